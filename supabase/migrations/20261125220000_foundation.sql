@@ -1,0 +1,170 @@
+-- Foundation: extensions, the private schema, revoke-by-default privileges,
+-- the error convention and project-wide settings.
+--
+-- Error convention: every rule violation is raised with one of PostgREST's
+-- HTTP-status SQLSTATEs (PT401, PT403, PT404, PT409, PT412, PT422) and a JSON
+-- `detail` {code, errors?: [{field, message}], conflicts?: [...]} so PostgREST
+-- (supabase.rpc) and the REST function answer with the same status and the
+-- same machine-readable reasons.
+
+create extension if not exists btree_gist with schema extensions;
+create extension if not exists pgcrypto with schema extensions;
+
+-- Internal state (busy rows, audit, outbox, settings) lives here; PostgREST
+-- does not expose it. API roles only get usage so that policies may call the
+-- few helpers granted to them.
+create schema if not exists private;
+revoke all on schema private from public;
+grant usage on schema private to authenticated, service_role;
+
+-- Hosted Supabase grants every new object in public to anon, authenticated
+-- and service_role. We revoke that default and grant per object instead.
+alter default privileges for role postgres in schema public
+  revoke all on tables from anon, authenticated, service_role;
+alter default privileges for role postgres in schema public
+  revoke all on sequences from anon, authenticated, service_role;
+alter default privileges for role postgres in schema public
+  revoke all on functions from anon, authenticated, service_role;
+alter default privileges for role postgres
+  revoke execute on functions from public;
+
+-- Project-wide limits, one row. Changed by an operator (service_role or a
+-- migration), read by the booking functions.
+create table private.settings (
+  singleton boolean primary key default true check (singleton),
+  max_meeting_minutes integer not null default 1440
+    check (max_meeting_minutes between 5 and 10080),
+  max_all_day_days integer not null default 31
+    check (max_all_day_days between 1 and 366),
+  max_attendees integer not null default 100
+    check (max_attendees between 1 and 1000)
+);
+insert into private.settings default values;
+-- RLS with no policy: no API role but service_role (which bypasses RLS) may
+-- touch it.
+alter table private.settings enable row level security;
+grant select, update on private.settings to service_role;
+
+-- pg_timezone_names scans the zone files on every call (milliseconds), too
+-- slow for a check on every booking; validation reads this copy instead,
+-- refreshed by pg_cron each night so new tzdata releases are picked up.
+create table private.time_zone_names (
+  name text primary key
+);
+insert into private.time_zone_names (name)
+select name from pg_catalog.pg_timezone_names
+on conflict do nothing;
+alter table private.time_zone_names enable row level security;
+
+create function private.refresh_time_zone_names() returns void
+language sql
+security definer
+set search_path = ''
+as $$
+  insert into private.time_zone_names (name)
+  select name from pg_catalog.pg_timezone_names
+  on conflict do nothing;
+$$;
+
+select cron.schedule(
+  'refresh-time-zone-names',
+  '17 3 * * *',
+  'select private.refresh_time_zone_names()'
+);
+
+create function private.is_valid_time_zone(p_name text) returns boolean
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select exists (select 1 from private.time_zone_names where name = p_name);
+$$;
+
+-- Raise a PostgREST-mapped error. p_status is the HTTP status (PT<status>).
+create function private.raise_error(
+  p_status integer,
+  p_code text,
+  p_message text,
+  p_detail jsonb default '{}'::jsonb
+) returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  raise exception using
+    errcode = 'PT' || p_status::text,
+    message = p_message,
+    detail = (jsonb_build_object('code', p_code) || coalesce(p_detail, '{}'::jsonb))::text;
+end
+$$;
+
+-- One field error, in the shape the API returns.
+create function private.field_error(p_field text, p_message text) returns jsonb
+language sql
+immutable
+set search_path = ''
+as $$
+  select jsonb_build_object('field', p_field, 'message', p_message);
+$$;
+
+-- Raise PT422 listing every field error at once, if there are any.
+create function private.raise_if_invalid(p_errors jsonb) returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if jsonb_array_length(coalesce(p_errors, '[]'::jsonb)) > 0 then
+    perform private.raise_error(
+      422,
+      'validation_failed',
+      (select string_agg((e ->> 'field') || ': ' || (e ->> 'message'), '; ')
+         from jsonb_array_elements(p_errors) e),
+      jsonb_build_object('errors', p_errors)
+    );
+  end if;
+end
+$$;
+
+-- The clock for rule checks. Callers may pin it (tests, what-if planning);
+-- pinning it into the past would let a client book in the past, so only a
+-- trusted session may do that: service_role, or a direct database session
+-- (PostgREST's callers arrive as session user `authenticator`).
+create function private.effective_now(p_now timestamptz) returns timestamptz
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  if p_now is null then
+    return now();
+  end if;
+  if p_now < now() - interval '1 minute'
+     and coalesce(auth.role(), '') <> 'service_role'
+     and session_user = 'authenticator' then
+    perform private.raise_error(403, 'clock_pin_forbidden',
+      'p_now may only be set in the past by service_role or a direct database session',
+      jsonb_build_object('errors', jsonb_build_array(
+        private.field_error('now', 'must not be in the past'))));
+  end if;
+  return p_now;
+end
+$$;
+
+-- The signed-in user, or PT401.
+create function private.require_user() returns uuid
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  v_uid uuid := auth.uid();
+begin
+  if v_uid is null then
+    perform private.raise_error(401, 'not_authenticated', 'sign in required');
+  end if;
+  return v_uid;
+end
+$$;
+
+grant execute on function private.is_valid_time_zone(text) to authenticated, service_role;

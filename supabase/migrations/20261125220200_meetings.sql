@@ -1,0 +1,342 @@
+-- Meetings, attendees, the busy rows that make double booking impossible, and
+-- the audit trail of every change.
+--
+-- Why a separate busy table: the guarantee "nobody is in two active meetings
+-- at once" is a property of (person, time), not of a meeting. One row per
+-- (user, meeting) holds the meeting's range padded by that user's buffers,
+-- and an EXCLUDE constraint over (user_id =, range &&) makes any overlap
+-- impossible, whatever the client and whatever the race. Triggers keep these
+-- rows right in the same transaction as the meeting or attendee change.
+--
+-- Meetings are never deleted: cancelling sets a status and releases the busy
+-- rows, so history, notices and audit stay meaningful.
+
+-- Types ----------------------------------------------------------------------
+
+create table public.meetings (
+  id uuid primary key default extensions.gen_random_uuid(),
+  organizer_id uuid not null references public.profiles (id),
+  title text not null check (char_length(title) between 1 and 300),
+  description text not null default '' check (char_length(description) <= 10000),
+  location text not null default '' check (char_length(location) <= 1000),
+  start_at timestamptz not null,
+  end_at timestamptz not null,
+  time_zone text not null,
+  all_day boolean not null default false,
+  -- All-day meetings are whole local days in time_zone, end date exclusive
+  -- (as in iCalendar and Google Calendar); start_at/end_at are the instants
+  -- those local midnights fall on.
+  start_date date,
+  end_date date,
+  status text not null default 'confirmed' check (status in ('confirmed', 'cancelled')),
+  version integer not null default 1 check (version >= 1),
+  idempotency_key text check (char_length(idempotency_key) between 1 and 200),
+  request_hash text,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  cancelled_at timestamptz,
+  cancelled_by uuid,
+  cancel_reason text check (char_length(cancel_reason) <= 1000),
+  constraint meetings_end_after_start check (end_at > start_at),
+  -- A backstop; the configurable limits live in private.settings.
+  constraint meetings_shorter_than_a_year check (end_at - start_at < interval '366 days'),
+  constraint meetings_all_day_dates check (
+    (all_day and start_date is not null and end_date is not null and end_date > start_date)
+    or (not all_day and start_date is null and end_date is null)
+  ),
+  constraint meetings_cancellation_recorded check ((status = 'cancelled') = (cancelled_at is not null)),
+  constraint meetings_idempotency_key_per_organizer unique (organizer_id, idempotency_key),
+  constraint meetings_idempotency_hash check ((idempotency_key is null) = (request_hash is null))
+);
+comment on table public.meetings is
+  'A meeting. Written only through book_meeting / update_meeting / cancel_meeting.';
+
+create table public.attendees (
+  id uuid primary key default extensions.gen_random_uuid(),
+  meeting_id uuid not null references public.meetings (id),
+  -- Internal users have a profile; external guests only an e-mail.
+  user_id uuid references public.profiles (id),
+  email text not null check (
+    email = lower(email) and char_length(email) <= 320
+    and email ~ '^[^@[:space:]]+@[^@[:space:]]+\.[^@[:space:]]+$'
+  ),
+  display_name text not null default '' check (char_length(display_name) <= 200),
+  role text not null default 'required' check (role in ('organizer', 'required', 'optional')),
+  response_status text not null default 'needs_action'
+    check (response_status in ('needs_action', 'accepted', 'declined', 'tentative')),
+  responded_at timestamptz,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  constraint attendees_one_per_email unique (meeting_id, email),
+  constraint attendees_one_per_user unique (meeting_id, user_id),
+  constraint attendees_organizer_is_internal check (role <> 'organizer' or user_id is not null)
+);
+comment on table public.attendees is
+  'Who is invited: internal users (user_id) and external e-mail guests.';
+
+create unique index attendees_one_organizer on public.attendees (meeting_id)
+  where role = 'organizer';
+
+create table private.busy_blocks (
+  meeting_id uuid not null references public.meetings (id),
+  user_id uuid not null references public.profiles (id),
+  buffer_before_minutes integer not null default 0 check (buffer_before_minutes >= 0),
+  buffer_after_minutes integer not null default 0 check (buffer_after_minutes >= 0),
+  range tstzrange not null check (not isempty(range) and not lower_inf(range) and not upper_inf(range)),
+  active boolean not null default true,
+  primary key (meeting_id, user_id),
+  constraint busy_blocks_no_overlap
+    exclude using gist (user_id with =, range with &&) where (active)
+);
+comment on table private.busy_blocks is
+  'One row per (internal user, meeting): the meeting range padded by the user''s buffers. '
+  'The exclusion constraint forbids overlap between active rows of one user.';
+
+create table private.audit_log (
+  id bigint generated always as identity primary key,
+  occurred_at timestamptz not null default now(),
+  actor_id uuid,
+  actor_role text not null,
+  table_name text not null,
+  record_id uuid not null,
+  meeting_id uuid,
+  action text not null check (action in ('insert', 'update', 'delete')),
+  old_values jsonb,
+  new_values jsonb
+);
+comment on table private.audit_log is
+  'Every change to meetings, attendees and profiles: who, when, old and new values (changed columns only on update).';
+
+-- Indexes --------------------------------------------------------------------
+
+create index meetings_organizer_start_idx on public.meetings (organizer_id, start_at);
+create index meetings_start_idx on public.meetings (start_at);
+create index attendees_user_meeting_idx on public.attendees (user_id, meeting_id)
+  where user_id is not null;
+create index busy_blocks_user_idx on private.busy_blocks (user_id);
+create index audit_log_meeting_idx on private.audit_log (meeting_id, id);
+create index audit_log_record_idx on private.audit_log (record_id, id);
+create index audit_log_actor_idx on private.audit_log (actor_id) where actor_id is not null;
+
+-- Triggers -------------------------------------------------------------------
+
+-- Busy rows follow attendees: an internal attendee who has not declined a
+-- confirmed meeting is busy for its range padded by their own buffers.
+create function private.busy_range(
+  p_start timestamptz, p_end timestamptz, p_before integer, p_after integer
+) returns tstzrange
+language sql
+immutable
+set search_path = ''
+as $$
+  select tstzrange(p_start - make_interval(mins => p_before), p_end + make_interval(mins => p_after), '[)');
+$$;
+
+create function private.sync_busy_from_attendee() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_meeting public.meetings;
+begin
+  if tg_op = 'DELETE' or (tg_op = 'UPDATE' and old.user_id is distinct from new.user_id) then
+    delete from private.busy_blocks where meeting_id = old.meeting_id and user_id = old.user_id;
+  end if;
+  if tg_op = 'DELETE' or new.user_id is null then
+    return null;
+  end if;
+
+  select * into v_meeting from public.meetings where id = new.meeting_id;
+  if tg_op = 'INSERT' or old.user_id is distinct from new.user_id then
+    insert into private.busy_blocks (meeting_id, user_id, buffer_before_minutes, buffer_after_minutes,
+                                     range, active)
+    select new.meeting_id, new.user_id, p.buffer_before_minutes, p.buffer_after_minutes,
+           private.busy_range(v_meeting.start_at, v_meeting.end_at,
+                              p.buffer_before_minutes, p.buffer_after_minutes),
+           v_meeting.status = 'confirmed' and new.response_status <> 'declined'
+    from public.profiles p
+    where p.id = new.user_id;
+  elsif old.response_status is distinct from new.response_status then
+    update private.busy_blocks
+    set active = v_meeting.status = 'confirmed' and new.response_status <> 'declined'
+    where meeting_id = new.meeting_id and user_id = new.user_id;
+  end if;
+  return null;
+end
+$$;
+
+create trigger attendees_sync_busy
+  after insert or delete or update of user_id, response_status on public.attendees
+  for each row execute function private.sync_busy_from_attendee();
+
+-- A moved or cancelled meeting moves or releases its busy rows. A move pads
+-- with each user's current buffers, the same ones the conflict check used.
+create function private.sync_busy_from_meeting() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  update private.busy_blocks b
+  set buffer_before_minutes = p.buffer_before_minutes,
+      buffer_after_minutes = p.buffer_after_minutes,
+      range = private.busy_range(new.start_at, new.end_at, p.buffer_before_minutes, p.buffer_after_minutes),
+      active = new.status = 'confirmed' and a.response_status <> 'declined'
+  from public.attendees a, public.profiles p
+  where b.meeting_id = new.id
+    and a.meeting_id = b.meeting_id and a.user_id = b.user_id
+    and p.id = b.user_id;
+  return null;
+end
+$$;
+
+create trigger meetings_sync_busy
+  after update of start_at, end_at, status on public.meetings
+  for each row
+  when (old.start_at is distinct from new.start_at or old.end_at is distinct from new.end_at
+        or old.status is distinct from new.status)
+  execute function private.sync_busy_from_meeting();
+
+create function private.touch_updated_at() returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  new.updated_at := now();
+  return new;
+end
+$$;
+
+create trigger meetings_touch before update on public.meetings
+  for each row execute function private.touch_updated_at();
+create trigger attendees_touch before update on public.attendees
+  for each row execute function private.touch_updated_at();
+
+-- Audit: who (auth.uid(), or the database role for direct sessions), when,
+-- and what changed. Updates keep only the columns that changed.
+create function private.audit_row_change() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_old jsonb;
+  v_new jsonb;
+  v_record_id uuid;
+  v_meeting_id uuid;
+begin
+  if tg_op = 'UPDATE' then
+    select jsonb_object_agg(o.key, o.value), jsonb_object_agg(o.key, n.value)
+      into v_old, v_new
+    from jsonb_each(to_jsonb(old)) o
+    join jsonb_each(to_jsonb(new)) n using (key)
+    where o.value is distinct from n.value and o.key <> 'updated_at';
+    if v_old is null then
+      return null;
+    end if;
+  elsif tg_op = 'INSERT' then
+    v_new := to_jsonb(new);
+  else
+    v_old := to_jsonb(old);
+  end if;
+
+  v_record_id := (coalesce(to_jsonb(new), to_jsonb(old)) ->> 'id')::uuid;
+  v_meeting_id := case tg_table_name
+    when 'meetings' then v_record_id
+    when 'attendees' then (coalesce(to_jsonb(new), to_jsonb(old)) ->> 'meeting_id')::uuid
+  end;
+
+  insert into private.audit_log (actor_id, actor_role, table_name, record_id, meeting_id, action,
+                                 old_values, new_values)
+  values (auth.uid(), coalesce(auth.role(), current_user), tg_table_name, v_record_id, v_meeting_id,
+          lower(tg_op), v_old, v_new);
+  return null;
+end
+$$;
+
+create trigger meetings_audit after insert or update or delete on public.meetings
+  for each row execute function private.audit_row_change();
+create trigger attendees_audit after insert or update or delete on public.attendees
+  for each row execute function private.audit_row_change();
+create trigger profiles_audit after insert or update or delete on public.profiles
+  for each row execute function private.audit_row_change();
+
+-- RLS ------------------------------------------------------------------------
+
+alter table public.meetings enable row level security;
+alter table public.attendees enable row level security;
+alter table private.busy_blocks enable row level security;
+alter table private.audit_log enable row level security;
+
+-- Policy helpers. Definer functions so that the meetings and attendees
+-- policies do not recurse into each other; stable, called once per query as
+-- (select ...).
+create function private.attended_meeting_ids() returns setof uuid
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select a.meeting_id from public.attendees a where a.user_id = (select auth.uid());
+$$;
+
+create function private.visible_meeting_ids() returns setof uuid
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select m.id from public.meetings m where m.organizer_id = (select auth.uid())
+  union
+  select a.meeting_id from public.attendees a where a.user_id = (select auth.uid());
+$$;
+
+create function private.co_participant_ids() returns setof uuid
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select distinct a.user_id
+  from public.attendees a
+  where a.user_id is not null
+    and a.meeting_id in (select a2.meeting_id from public.attendees a2
+                         where a2.user_id = (select auth.uid()));
+$$;
+
+create function private.can_see_meeting(p_meeting_id uuid) returns boolean
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select exists (
+    select 1 from public.meetings m
+    where m.id = p_meeting_id and m.organizer_id = (select auth.uid())
+  ) or exists (
+    select 1 from public.attendees a
+    where a.meeting_id = p_meeting_id and a.user_id = (select auth.uid())
+  );
+$$;
+
+create policy "Organisers and attendees can read a meeting" on public.meetings
+  for select to authenticated
+  using (organizer_id = (select auth.uid()) or id in (select private.attended_meeting_ids()));
+
+create policy "Participants can read a meeting's attendees" on public.attendees
+  for select to authenticated
+  using (meeting_id in (select private.visible_meeting_ids()));
+
+create policy "Users can read profiles of people they meet" on public.profiles
+  for select to authenticated
+  using (id in (select private.co_participant_ids()));
+
+-- Grants ---------------------------------------------------------------------
+
+-- Reads under RLS; every write goes through the booking functions.
+grant select on public.meetings, public.attendees to authenticated, service_role;
+grant select on private.busy_blocks, private.audit_log to service_role;
+grant execute on function private.attended_meeting_ids(), private.visible_meeting_ids(),
+  private.co_participant_ids(), private.can_see_meeting(uuid)
+  to authenticated, service_role;
