@@ -18,7 +18,9 @@ const functionsDir = join(PROJECT_ROOT, "functions");
 interface FunctionConfig {
   verify_jwt?: boolean;
 }
-const config = parseToml(await Deno.readTextFile(join(PROJECT_ROOT, "supabase", "config.toml"))) as {
+const config = parseToml(
+  await Deno.readTextFile(join(PROJECT_ROOT, "supabase", "config.toml")),
+) as {
   functions?: Record<string, FunctionConfig>;
 };
 

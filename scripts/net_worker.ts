@@ -26,7 +26,7 @@ async function send(r: QueuedRequest) {
     const res = await fetch(r.url, {
       method: r.method.toUpperCase(),
       headers: r.headers ?? {},
-      body: r.method.toUpperCase() === "GET" ? undefined : r.body ?? undefined,
+      body: r.method.toUpperCase() === "GET" || !r.body ? undefined : new Uint8Array(r.body),
       signal: controller.signal,
     });
     const content = await res.text();
@@ -73,5 +73,11 @@ async function drain() {
 await sql.listen("pg_net_wake", () => drain());
 // A wake-up can be missed while reconnecting; poll as pg_net's worker does.
 setInterval(drain, 1000);
-setInterval(() => sql`delete from net._http_response where created < now() - ${RESPONSE_TTL}::interval`.catch(() => {}), 60_000);
+setInterval(
+  () =>
+    sql`delete from net._http_response where created < now() - ${RESPONSE_TTL}::interval`.catch(
+      () => {},
+    ),
+  60_000,
+);
 await drain();

@@ -21,7 +21,11 @@ const DEV_FUNCTIONS_PORT = 54321;
 
 const DEMO_USERS = [
   { id: "a11ce000-0000-4000-8000-000000000001", email: "alice@example.com", zone: "Europe/Berlin" },
-  { id: "b0b00000-0000-4000-8000-000000000002", email: "bob@example.com", zone: "America/New_York" },
+  {
+    id: "b0b00000-0000-4000-8000-000000000002",
+    email: "bob@example.com",
+    zone: "America/New_York",
+  },
   { id: "ca201000-0000-4000-8000-000000000003", email: "carol@example.com", zone: "Asia/Kolkata" },
 ];
 
@@ -38,7 +42,7 @@ async function start() {
     Deno.exit(1);
   }
   for (const port of [DEV_DB_PORT, DEV_FUNCTIONS_PORT]) {
-    if (await portInUse(port)) {
+    if (portInUse(port)) {
       console.error(
         `Port ${port} is taken by another program; the local stack needs ${DEV_DB_PORT} and ${DEV_FUNCTIONS_PORT}.`,
       );
@@ -61,9 +65,14 @@ async function start() {
   stack = await bringUp({ cluster, functionsPort: DEV_FUNCTIONS_PORT, seed: true, log: say });
   await printBanner(stack);
   // Keep running until a signal arrives or a child dies.
-  const exited = await Promise.race([stack.postgres.status, ...stack.processes.map((p) => p.status)]);
+  const exited = await Promise.race([
+    stack.postgres.status,
+    ...stack.processes.map((p) => p.status),
+  ]);
   if (!stopping) {
-    console.error(`a component of the stack exited (code ${exited.code}); see logs in ${stack.logDir}`);
+    console.error(
+      `a component of the stack exited (code ${exited.code}); see logs in ${stack.logDir}`,
+    );
     await tearDown(stack);
     Deno.exit(1);
   }
@@ -88,13 +97,17 @@ async function printBanner(stack: Stack) {
     `                  Logs: ${stack.logDir}/*.log`,
     "",
     "Demo users (password: password), with access tokens valid for 7 days:",
-    ...DEMO_USERS.map((u, i) => `  ${u.email.padEnd(18)} ${u.zone.padEnd(17)} ${u.id}\n    ${tokens[i]}`),
+    ...DEMO_USERS.map((u, i) =>
+      `  ${u.email.padEnd(18)} ${u.zone.padEnd(17)} ${u.id}\n    ${tokens[i]}`
+    ),
     "",
     "Try it:",
     `  curl -s ${fn}/api/health`,
     `  psql '${dbUrl(stack.cluster)}' -c "select title, start_at, status from meetings"`,
     `  TOKEN=${tokens[0]}`,
-    `  psql '${dbUrl(stack.cluster)}' -c "set role authenticated; select set_config('request.jwt.claims', '{\\"sub\\":\\"${
+    `  psql '${
+      dbUrl(stack.cluster)
+    }' -c "set role authenticated; select set_config('request.jwt.claims', '{\\"sub\\":\\"${
       DEMO_USERS[0].id
     }\\",\\"role\\":\\"authenticated\\"}', false); select jsonb_pretty(book_meeting(p_title => 'Coffee', p_start => now() + interval '3 days', p_end => now() + interval '3 days 30 minutes', p_time_zone => 'Europe/Berlin'))"`,
     "",
@@ -103,8 +116,8 @@ async function printBanner(stack: Stack) {
 }
 
 async function test() {
-  const dbPort = await freePort(54332);
-  const functionsPort = await freePort(dbPort === 54331 ? 54340 : 54331);
+  const dbPort = freePort(54332);
+  const functionsPort = freePort(dbPort === 54331 ? 54340 : 54331);
   const cluster = await clusterFor(`test-${Deno.pid}`, dbPort);
   await removeCluster(cluster);
   let stack: Stack | null = null;
@@ -131,10 +144,10 @@ async function test() {
 }
 
 async function dbDump() {
-  const dbPort = await freePort(54352);
+  const dbPort = freePort(54352);
   const cluster = await clusterFor(`dump-${Deno.pid}`, dbPort);
   await removeCluster(cluster);
-  const functionsPort = await freePort(54361);
+  const functionsPort = freePort(54361);
   const stack = await bringUp({ cluster, functionsPort, seed: false, fast: true, log: say });
   try {
     await Deno.writeTextFile(SCHEMA_DUMP_PATH, await dumpSchema(cluster));

@@ -128,6 +128,54 @@ $$;
 
 ALTER FUNCTION private.audit_row_change() OWNER TO postgres;
 
+SET default_tablespace = '';
+
+SET default_table_access_method = heap;
+
+--
+-- Name: profiles; Type: TABLE; Schema: public; Owner: postgres
+--
+
+CREATE TABLE public.profiles (
+    id uuid NOT NULL,
+    email text,
+    display_name text DEFAULT ''::text NOT NULL,
+    time_zone text DEFAULT 'UTC'::text NOT NULL,
+    buffer_before_minutes integer DEFAULT 0 NOT NULL,
+    buffer_after_minutes integer DEFAULT 0 NOT NULL,
+    minimum_notice_minutes integer DEFAULT 0 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    deleted_at timestamp with time zone,
+    CONSTRAINT profiles_buffer_after_minutes_check CHECK (((buffer_after_minutes >= 0) AND (buffer_after_minutes <= 240))),
+    CONSTRAINT profiles_buffer_before_minutes_check CHECK (((buffer_before_minutes >= 0) AND (buffer_before_minutes <= 240))),
+    CONSTRAINT profiles_display_name_check CHECK ((char_length(display_name) <= 200)),
+    CONSTRAINT profiles_email_check CHECK (((email IS NULL) OR ((email = lower(email)) AND (char_length(email) <= 320)))),
+    CONSTRAINT profiles_minimum_notice_minutes_check CHECK (((minimum_notice_minutes >= 0) AND (minimum_notice_minutes <= 131400)))
+);
+
+ALTER TABLE public.profiles OWNER TO postgres;
+
+--
+-- Name: TABLE profiles; Type: COMMENT; Schema: public; Owner: postgres
+--
+
+COMMENT ON TABLE public.profiles IS 'One row per auth user: display name, IANA time zone, buffers and minimum notice.';
+
+--
+-- Name: buffers_for(public.profiles, boolean); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.buffers_for(p_profile public.profiles, p_all_day boolean) RETURNS TABLE(before integer, after integer)
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+  select case when p_all_day then 0 else p_profile.buffer_before_minutes end,
+         case when p_all_day then 0 else p_profile.buffer_after_minutes end;
+$$;
+
+ALTER FUNCTION private.buffers_for(p_profile public.profiles, p_all_day boolean) OWNER TO postgres;
+
 --
 -- Name: busy_range(timestamp with time zone, timestamp with time zone, integer, integer); Type: FUNCTION; Schema: private; Owner: postgres
 --
@@ -315,10 +363,10 @@ $$;
 ALTER FUNCTION private.field_error(p_field text, p_message text) OWNER TO postgres;
 
 --
--- Name: find_conflicts(uuid[], timestamp with time zone, timestamp with time zone, uuid); Type: FUNCTION; Schema: private; Owner: postgres
+-- Name: find_conflicts(uuid[], timestamp with time zone, timestamp with time zone, uuid, boolean); Type: FUNCTION; Schema: private; Owner: postgres
 --
 
-CREATE FUNCTION private.find_conflicts(p_user_ids uuid[], p_start timestamp with time zone, p_end timestamp with time zone, p_exclude_meeting_id uuid DEFAULT NULL::uuid) RETURNS jsonb
+CREATE FUNCTION private.find_conflicts(p_user_ids uuid[], p_start timestamp with time zone, p_end timestamp with time zone, p_exclude_meeting_id uuid DEFAULT NULL::uuid, p_all_day boolean DEFAULT false) RETURNS jsonb
     LANGUAGE sql STABLE
     SET search_path TO ''
     AS $$
@@ -329,15 +377,16 @@ CREATE FUNCTION private.find_conflicts(p_user_ids uuid[], p_start timestamp with
            'end', upper(b.range)
          ) order by lower(b.range), b.user_id), '[]'::jsonb)
   from public.profiles p
+  cross join lateral private.buffers_for(p, p_all_day) f
   join private.busy_blocks b
     on b.user_id = p.id
    and b.active
-   and b.range && private.busy_range(p_start, p_end, p.buffer_before_minutes, p.buffer_after_minutes)
+   and b.range && private.busy_range(p_start, p_end, f.before, f.after)
   where p.id = any (p_user_ids)
     and b.meeting_id is distinct from p_exclude_meeting_id;
 $$;
 
-ALTER FUNCTION private.find_conflicts(p_user_ids uuid[], p_start timestamp with time zone, p_end timestamp with time zone, p_exclude_meeting_id uuid) OWNER TO postgres;
+ALTER FUNCTION private.find_conflicts(p_user_ids uuid[], p_start timestamp with time zone, p_end timestamp with time zone, p_exclude_meeting_id uuid, p_all_day boolean) OWNER TO postgres;
 
 --
 -- Name: forget_user(uuid, timestamp with time zone); Type: FUNCTION; Schema: private; Owner: postgres
@@ -474,10 +523,6 @@ CREATE FUNCTION private.lock_users(p_user_ids uuid[]) RETURNS void
 $$;
 
 ALTER FUNCTION private.lock_users(p_user_ids uuid[]) OWNER TO postgres;
-
-SET default_tablespace = '';
-
-SET default_table_access_method = heap;
 
 --
 -- Name: meetings; Type: TABLE; Schema: public; Owner: postgres
@@ -928,36 +973,6 @@ $$;
 ALTER FUNCTION private.request_hash(p_request jsonb) OWNER TO postgres;
 
 --
--- Name: profiles; Type: TABLE; Schema: public; Owner: postgres
---
-
-CREATE TABLE public.profiles (
-    id uuid NOT NULL,
-    email text,
-    display_name text DEFAULT ''::text NOT NULL,
-    time_zone text DEFAULT 'UTC'::text NOT NULL,
-    buffer_before_minutes integer DEFAULT 0 NOT NULL,
-    buffer_after_minutes integer DEFAULT 0 NOT NULL,
-    minimum_notice_minutes integer DEFAULT 0 NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    deleted_at timestamp with time zone,
-    CONSTRAINT profiles_buffer_after_minutes_check CHECK (((buffer_after_minutes >= 0) AND (buffer_after_minutes <= 240))),
-    CONSTRAINT profiles_buffer_before_minutes_check CHECK (((buffer_before_minutes >= 0) AND (buffer_before_minutes <= 240))),
-    CONSTRAINT profiles_display_name_check CHECK ((char_length(display_name) <= 200)),
-    CONSTRAINT profiles_email_check CHECK (((email IS NULL) OR ((email = lower(email)) AND (char_length(email) <= 320)))),
-    CONSTRAINT profiles_minimum_notice_minutes_check CHECK (((minimum_notice_minutes >= 0) AND (minimum_notice_minutes <= 131400)))
-);
-
-ALTER TABLE public.profiles OWNER TO postgres;
-
---
--- Name: TABLE profiles; Type: COMMENT; Schema: public; Owner: postgres
---
-
-COMMENT ON TABLE public.profiles IS 'One row per auth user: display name, IANA time zone, buffers and minimum notice.';
-
---
 -- Name: require_active_profile(uuid); Type: FUNCTION; Schema: private; Owner: postgres
 --
 
@@ -1042,11 +1057,11 @@ begin
   if tg_op = 'INSERT' or old.user_id is distinct from new.user_id then
     insert into private.busy_blocks (meeting_id, user_id, buffer_before_minutes, buffer_after_minutes,
                                      range, active)
-    select new.meeting_id, new.user_id, p.buffer_before_minutes, p.buffer_after_minutes,
-           private.busy_range(v_meeting.start_at, v_meeting.end_at,
-                              p.buffer_before_minutes, p.buffer_after_minutes),
+    select new.meeting_id, new.user_id, b.before, b.after,
+           private.busy_range(v_meeting.start_at, v_meeting.end_at, b.before, b.after),
            v_meeting.status = 'confirmed' and new.response_status <> 'declined'
     from public.profiles p
+    cross join lateral private.buffers_for(p, v_meeting.all_day) b
     where p.id = new.user_id;
   elsif old.response_status is distinct from new.response_status then
     update private.busy_blocks
@@ -1069,11 +1084,12 @@ CREATE FUNCTION private.sync_busy_from_meeting() RETURNS trigger
     AS $$
 begin
   update private.busy_blocks b
-  set buffer_before_minutes = p.buffer_before_minutes,
-      buffer_after_minutes = p.buffer_after_minutes,
-      range = private.busy_range(new.start_at, new.end_at, p.buffer_before_minutes, p.buffer_after_minutes),
+  set buffer_before_minutes = f.before,
+      buffer_after_minutes = f.after,
+      range = private.busy_range(new.start_at, new.end_at, f.before, f.after),
       active = new.status = 'confirmed' and a.response_status <> 'declined'
   from public.attendees a, public.profiles p
+  cross join lateral private.buffers_for(p, new.all_day) f
   where b.meeting_id = new.id
     and a.meeting_id = b.meeting_id and a.user_id = b.user_id
     and p.id = b.user_id;
@@ -1217,7 +1233,7 @@ begin
     perform private.raise_if_invalid(v_errors);
   end if;
 
-  v_conflicts := private.find_conflicts(v_users, v_times.start_at, v_times.end_at);
+  v_conflicts := private.find_conflicts(v_users, v_times.start_at, v_times.end_at, null, v_times.all_day);
   perform private.raise_if_conflicts(v_conflicts);
 
   begin
@@ -1244,7 +1260,7 @@ begin
     ) x
     order by x.user_id nulls last, x.email;
   exception when exclusion_violation then
-    v_conflicts := private.find_conflicts(v_users, v_times.start_at, v_times.end_at);
+    v_conflicts := private.find_conflicts(v_users, v_times.start_at, v_times.end_at, null, v_times.all_day);
     perform private.raise_if_conflicts(v_conflicts);
     raise;
   end;
@@ -1452,7 +1468,7 @@ begin
   if a.response_status = 'declined' then
     perform private.lock_users(array[v_uid]);
     perform private.raise_if_conflicts(
-      private.find_conflicts(array[v_uid], m.start_at, m.end_at, m.id));
+      private.find_conflicts(array[v_uid], m.start_at, m.end_at, m.id, m.all_day));
   end if;
   begin
     update public.attendees
@@ -1460,7 +1476,7 @@ begin
     where id = a.id;
   exception when exclusion_violation then
     perform private.raise_if_conflicts(
-      private.find_conflicts(array[v_uid], m.start_at, m.end_at, m.id));
+      private.find_conflicts(array[v_uid], m.start_at, m.end_at, m.id, m.all_day));
     raise;
   end;
   return private.meeting_json(m.id);
@@ -1486,7 +1502,6 @@ CREATE FUNCTION public.update_meeting(p_meeting_id uuid, p_version integer, p_ti
 declare
   v_uid uuid := private.require_user();
   v_now timestamptz := private.effective_now(p_now);
-  v_org public.profiles;
   m public.meetings;
   v_times private.meeting_times;
   v_time_given boolean;
@@ -1511,7 +1526,7 @@ declare
 begin
   m := private.lock_visible_meeting(p_meeting_id);
   perform private.require_organizer(m, v_uid);
-  v_org := private.require_active_profile(v_uid);
+  perform private.require_active_profile(v_uid);
   if p_version is null then
     perform private.raise_error(428, 'version_required',
       'the meeting version you last read is required (If-Match)',
@@ -1630,7 +1645,7 @@ begin
       and not exists (select 1 from public.attendees d where d.meeting_id = m.id
                       and d.user_id = (n ->> 'user_id')::uuid and d.response_status = 'declined'));
   if v_time_changed or v_added is not null then
-    v_conflicts := private.find_conflicts(v_users, v_times.start_at, v_times.end_at, m.id);
+    v_conflicts := private.find_conflicts(v_users, v_times.start_at, v_times.end_at, m.id, v_times.all_day);
     perform private.raise_if_conflicts(v_conflicts);
   end if;
 
@@ -1665,7 +1680,7 @@ begin
       order by (n ->> 'user_id')::uuid nulls last, n ->> 'email';
     end if;
   exception when exclusion_violation then
-    v_conflicts := private.find_conflicts(v_users, v_times.start_at, v_times.end_at, m.id);
+    v_conflicts := private.find_conflicts(v_users, v_times.start_at, v_times.end_at, m.id, v_times.all_day);
     perform private.raise_if_conflicts(v_conflicts);
     raise;
   end;
@@ -2242,6 +2257,49 @@ GRANT ALL ON FUNCTION private.attended_meeting_ids() TO service_role;
 REVOKE ALL ON FUNCTION private.audit_row_change() FROM PUBLIC;
 
 --
+-- Name: TABLE profiles; Type: ACL; Schema: public; Owner: postgres
+--
+
+GRANT SELECT ON TABLE public.profiles TO authenticated;
+GRANT SELECT ON TABLE public.profiles TO service_role;
+
+--
+-- Name: COLUMN profiles.display_name; Type: ACL; Schema: public; Owner: postgres
+--
+
+GRANT UPDATE(display_name) ON TABLE public.profiles TO authenticated;
+
+--
+-- Name: COLUMN profiles.time_zone; Type: ACL; Schema: public; Owner: postgres
+--
+
+GRANT UPDATE(time_zone) ON TABLE public.profiles TO authenticated;
+
+--
+-- Name: COLUMN profiles.buffer_before_minutes; Type: ACL; Schema: public; Owner: postgres
+--
+
+GRANT UPDATE(buffer_before_minutes) ON TABLE public.profiles TO authenticated;
+
+--
+-- Name: COLUMN profiles.buffer_after_minutes; Type: ACL; Schema: public; Owner: postgres
+--
+
+GRANT UPDATE(buffer_after_minutes) ON TABLE public.profiles TO authenticated;
+
+--
+-- Name: COLUMN profiles.minimum_notice_minutes; Type: ACL; Schema: public; Owner: postgres
+--
+
+GRANT UPDATE(minimum_notice_minutes) ON TABLE public.profiles TO authenticated;
+
+--
+-- Name: FUNCTION buffers_for(p_profile public.profiles, p_all_day boolean); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.buffers_for(p_profile public.profiles, p_all_day boolean) FROM PUBLIC;
+
+--
 -- Name: FUNCTION busy_range(p_start timestamp with time zone, p_end timestamp with time zone, p_before integer, p_after integer); Type: ACL; Schema: private; Owner: postgres
 --
 
@@ -2300,10 +2358,10 @@ REVOKE ALL ON FUNCTION private.enqueue_meeting_notice(p_meeting_id uuid, p_kind 
 REVOKE ALL ON FUNCTION private.field_error(p_field text, p_message text) FROM PUBLIC;
 
 --
--- Name: FUNCTION find_conflicts(p_user_ids uuid[], p_start timestamp with time zone, p_end timestamp with time zone, p_exclude_meeting_id uuid); Type: ACL; Schema: private; Owner: postgres
+-- Name: FUNCTION find_conflicts(p_user_ids uuid[], p_start timestamp with time zone, p_end timestamp with time zone, p_exclude_meeting_id uuid, p_all_day boolean); Type: ACL; Schema: private; Owner: postgres
 --
 
-REVOKE ALL ON FUNCTION private.find_conflicts(p_user_ids uuid[], p_start timestamp with time zone, p_end timestamp with time zone, p_exclude_meeting_id uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION private.find_conflicts(p_user_ids uuid[], p_start timestamp with time zone, p_end timestamp with time zone, p_exclude_meeting_id uuid, p_all_day boolean) FROM PUBLIC;
 
 --
 -- Name: FUNCTION forget_user(p_user_id uuid, p_now timestamp with time zone); Type: ACL; Schema: private; Owner: postgres
@@ -2405,43 +2463,6 @@ REVOKE ALL ON FUNCTION private.refresh_time_zone_names() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION private.request_hash(p_request jsonb) FROM PUBLIC;
-
---
--- Name: TABLE profiles; Type: ACL; Schema: public; Owner: postgres
---
-
-GRANT SELECT ON TABLE public.profiles TO authenticated;
-GRANT SELECT ON TABLE public.profiles TO service_role;
-
---
--- Name: COLUMN profiles.display_name; Type: ACL; Schema: public; Owner: postgres
---
-
-GRANT UPDATE(display_name) ON TABLE public.profiles TO authenticated;
-
---
--- Name: COLUMN profiles.time_zone; Type: ACL; Schema: public; Owner: postgres
---
-
-GRANT UPDATE(time_zone) ON TABLE public.profiles TO authenticated;
-
---
--- Name: COLUMN profiles.buffer_before_minutes; Type: ACL; Schema: public; Owner: postgres
---
-
-GRANT UPDATE(buffer_before_minutes) ON TABLE public.profiles TO authenticated;
-
---
--- Name: COLUMN profiles.buffer_after_minutes; Type: ACL; Schema: public; Owner: postgres
---
-
-GRANT UPDATE(buffer_after_minutes) ON TABLE public.profiles TO authenticated;
-
---
--- Name: COLUMN profiles.minimum_notice_minutes; Type: ACL; Schema: public; Owner: postgres
---
-
-GRANT UPDATE(minimum_notice_minutes) ON TABLE public.profiles TO authenticated;
 
 --
 -- Name: FUNCTION require_active_profile(p_uid uuid); Type: ACL; Schema: private; Owner: postgres

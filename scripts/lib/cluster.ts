@@ -9,7 +9,8 @@ export const LOCAL_DB_PASSWORD = "postgres";
 
 const isRoot = Deno.uid() === 0;
 // initdb refuses to run as root; as root the cluster belongs to 'postgres'.
-const asClusterOwner = (cmd: string[]) => isRoot ? ["runuser", "-u", "postgres", "--", ...cmd] : cmd;
+const asClusterOwner = (cmd: string[]) =>
+  isRoot ? ["runuser", "-u", "postgres", "--", ...cmd] : cmd;
 
 export interface Cluster {
   name: string;
@@ -166,7 +167,14 @@ export async function waitForPostgres(c: Cluster, child: Deno.ChildProcess, time
   child.status.then(() => (exited = true));
   while (Date.now() < deadline) {
     if (exited) throw new Error("postgres exited during start-up");
-    const r = await run([join(PG_BIN, "pg_isready"), "-h", "127.0.0.1", "-p", String(c.port), "-q"]);
+    const r = await run([
+      join(PG_BIN, "pg_isready"),
+      "-h",
+      "127.0.0.1",
+      "-p",
+      String(c.port),
+      "-q",
+    ]);
     if (r.code === 0) return;
     await new Promise((res) => setTimeout(res, 150));
   }
@@ -213,7 +221,7 @@ export async function psqlCommand(c: Cluster, sql: string, user = "supabase_admi
   ]);
 }
 
-export async function portInUse(port: number): Promise<boolean> {
+export function portInUse(port: number): boolean {
   try {
     const l = Deno.listen({ hostname: "127.0.0.1", port });
     l.close();
@@ -223,9 +231,9 @@ export async function portInUse(port: number): Promise<boolean> {
   }
 }
 
-export async function freePort(from: number): Promise<number> {
+export function freePort(from: number): number {
   for (let p = from; p < from + 200; p++) {
-    if (!(await portInUse(p))) return p;
+    if (!portInUse(p)) return p;
   }
   throw new Error(`no free port from ${from}`);
 }

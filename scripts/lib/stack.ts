@@ -49,7 +49,9 @@ export async function pushMigrations(c: Cluster, opts: { seed: boolean }): Promi
   return r;
 }
 
-export function functionsEnv(stack: Pick<Stack, "cluster" | "functionsPort" | "anonKey" | "serviceRoleKey">) {
+export function functionsEnv(
+  stack: Pick<Stack, "cluster" | "functionsPort" | "anonKey" | "serviceRoleKey">,
+) {
   return {
     SUPABASE_URL: `http://127.0.0.1:${stack.functionsPort}`,
     SUPABASE_ANON_KEY: stack.anonKey,
@@ -74,7 +76,9 @@ export async function bringUp(opts: {
     await initCluster(c);
   }
   // A throw-away test cluster does not need to survive a power cut.
-  const extra = opts.fast ? ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"] : [];
+  const extra = opts.fast
+    ? ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+    : [];
   const postgres = await startPostgres(c, extra);
   pipeToFile(postgres.stdout, join(logDir, "postgres.log"));
   pipeToFile(postgres.stderr, join(logDir, "postgres.log"));
@@ -84,7 +88,11 @@ export async function bringUp(opts: {
   await loadPlatform(c);
   log("platform stand-ins loaded (roles, auth, vault, pg_net, pg_cron)");
   const pushed = await pushMigrations(c, { seed: opts.seed });
-  log(pushed.includes("up to date") ? "migrations: up to date" : "migrations applied with supabase db push");
+  log(
+    pushed.includes("up to date")
+      ? "migrations: up to date"
+      : "migrations applied with supabase db push",
+  );
 
   const anonKey = await signRoleKey("anon");
   const serviceRoleKey = await signRoleKey("service_role");

@@ -1,6 +1,6 @@
 // Runs every check and suite against a running stack and sums them up in one
 // closing line: "N passed, N failed[, N skipped]".
-import { dbUrl, LOCAL_DB_PASSWORD, PROJECT_ROOT, psqlCommand } from "./cluster.ts";
+import { dbUrl, LOCAL_DB_PASSWORD, PROJECT_ROOT, psqlCommand, psqlFile } from "./cluster.ts";
 import { DENO_BIN, pushMigrations, type Stack, SUPABASE_BIN } from "./stack.ts";
 import { dumpSchema, SCHEMA_DUMP_PATH } from "./schema_dump.ts";
 import { LOCAL_JWT_SECRET } from "./keys.ts";
@@ -110,7 +110,8 @@ async function schemaChecks(stack: Stack) {
     record(
       "sql/schema.sql matches the migrated database",
       false,
-      "run `npm run db:dump` and review the diff:\n" + diff.output.split("\n").slice(0, 80).join("\n"),
+      "run `npm run db:dump` and review the diff:\n" +
+        diff.output.split("\n").slice(0, 80).join("\n"),
     );
   }
   const again = await pushMigrations(stack.cluster, { seed: true });
@@ -130,7 +131,7 @@ async function schemaChecks(stack: Stack) {
 
 async function pgTap(stack: Stack) {
   heading("pgTAP (tests/db)");
-  await psqlCommand(stack.cluster, "create extension if not exists pgtap with schema extensions");
+  await psqlFile(stack.cluster, join(PROJECT_ROOT, "sql", "test_helpers.sql"));
   const files = [...Deno.readDirSync(join(PROJECT_ROOT, "tests", "db"))]
     .filter((e) => e.name.endsWith(".sql")).map((e) => join("tests", "db", e.name)).sort();
   if (files.length === 0) return;
@@ -182,7 +183,8 @@ async function denoSuites(stack: Stack) {
     heading(`deno test (tests/${suite})`);
     const r = await streamed([DENO_BIN, "test", "-A", "--no-check", `tests/${suite}/`], env);
     // deno's own summary: "ok | 12 passed (3 steps) | 0 failed | 1 ignored (2s)"
-    const summary = r.output.split("\n").reverse().find((l) => /\d+ passed.*\d+ failed/.test(l)) ?? "";
+    const summary = r.output.split("\n").reverse().find((l) => /\d+ passed.*\d+ failed/.test(l)) ??
+      "";
     const passed = Number(summary.match(/(\d+) passed/)?.[1] ?? 0);
     const failed = Number(summary.match(/(\d+) failed/)?.[1] ?? 0);
     const ignored = Number(summary.match(/(\d+) ignored/)?.[1] ?? 0);
@@ -208,7 +210,8 @@ export async function runTests(stack: Stack): Promise<number> {
   }
   console.log("");
   console.log(
-    `${tally.passed} passed, ${tally.failed} failed` + (tally.skipped ? `, ${tally.skipped} skipped` : ""),
+    `${tally.passed} passed, ${tally.failed} failed` +
+      (tally.skipped ? `, ${tally.skipped} skipped` : ""),
   );
   return tally.failed === 0 && tally.passed > 0 ? 0 : 1;
 }

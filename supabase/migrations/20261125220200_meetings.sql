@@ -132,6 +132,18 @@ as $$
   select tstzrange(p_start - make_interval(mins => p_before), p_end + make_interval(mins => p_after), '[)');
 $$;
 
+-- Buffers are preparation and wind-down time around timed meetings; an
+-- all-day meeting already blocks whole days and takes none.
+create function private.buffers_for(p_profile public.profiles, p_all_day boolean)
+returns table (before integer, after integer)
+language sql
+immutable
+set search_path = ''
+as $$
+  select case when p_all_day then 0 else p_profile.buffer_before_minutes end,
+         case when p_all_day then 0 else p_profile.buffer_after_minutes end;
+$$;
+
 create function private.sync_busy_from_attendee() returns trigger
 language plpgsql
 security definer
@@ -151,11 +163,11 @@ begin
   if tg_op = 'INSERT' or old.user_id is distinct from new.user_id then
     insert into private.busy_blocks (meeting_id, user_id, buffer_before_minutes, buffer_after_minutes,
                                      range, active)
-    select new.meeting_id, new.user_id, p.buffer_before_minutes, p.buffer_after_minutes,
-           private.busy_range(v_meeting.start_at, v_meeting.end_at,
-                              p.buffer_before_minutes, p.buffer_after_minutes),
+    select new.meeting_id, new.user_id, b.before, b.after,
+           private.busy_range(v_meeting.start_at, v_meeting.end_at, b.before, b.after),
            v_meeting.status = 'confirmed' and new.response_status <> 'declined'
     from public.profiles p
+    cross join lateral private.buffers_for(p, v_meeting.all_day) b
     where p.id = new.user_id;
   elsif old.response_status is distinct from new.response_status then
     update private.busy_blocks
@@ -179,11 +191,12 @@ set search_path = ''
 as $$
 begin
   update private.busy_blocks b
-  set buffer_before_minutes = p.buffer_before_minutes,
-      buffer_after_minutes = p.buffer_after_minutes,
-      range = private.busy_range(new.start_at, new.end_at, p.buffer_before_minutes, p.buffer_after_minutes),
+  set buffer_before_minutes = f.before,
+      buffer_after_minutes = f.after,
+      range = private.busy_range(new.start_at, new.end_at, f.before, f.after),
       active = new.status = 'confirmed' and a.response_status <> 'declined'
   from public.attendees a, public.profiles p
+  cross join lateral private.buffers_for(p, new.all_day) f
   where b.meeting_id = new.id
     and a.meeting_id = b.meeting_id and a.user_id = b.user_id
     and p.id = b.user_id;

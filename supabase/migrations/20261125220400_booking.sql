@@ -341,7 +341,8 @@ create function private.find_conflicts(
   p_user_ids uuid[],
   p_start timestamptz,
   p_end timestamptz,
-  p_exclude_meeting_id uuid default null
+  p_exclude_meeting_id uuid default null,
+  p_all_day boolean default false
 ) returns jsonb
 language sql
 stable
@@ -354,10 +355,11 @@ as $$
            'end', upper(b.range)
          ) order by lower(b.range), b.user_id), '[]'::jsonb)
   from public.profiles p
+  cross join lateral private.buffers_for(p, p_all_day) f
   join private.busy_blocks b
     on b.user_id = p.id
    and b.active
-   and b.range && private.busy_range(p_start, p_end, p.buffer_before_minutes, p.buffer_after_minutes)
+   and b.range && private.busy_range(p_start, p_end, f.before, f.after)
   where p.id = any (p_user_ids)
     and b.meeting_id is distinct from p_exclude_meeting_id;
 $$;
@@ -534,7 +536,7 @@ begin
     perform private.raise_if_invalid(v_errors);
   end if;
 
-  v_conflicts := private.find_conflicts(v_users, v_times.start_at, v_times.end_at);
+  v_conflicts := private.find_conflicts(v_users, v_times.start_at, v_times.end_at, null, v_times.all_day);
   perform private.raise_if_conflicts(v_conflicts);
 
   begin
@@ -561,7 +563,7 @@ begin
     ) x
     order by x.user_id nulls last, x.email;
   exception when exclusion_violation then
-    v_conflicts := private.find_conflicts(v_users, v_times.start_at, v_times.end_at);
+    v_conflicts := private.find_conflicts(v_users, v_times.start_at, v_times.end_at, null, v_times.all_day);
     perform private.raise_if_conflicts(v_conflicts);
     raise;
   end;
@@ -599,7 +601,6 @@ as $$
 declare
   v_uid uuid := private.require_user();
   v_now timestamptz := private.effective_now(p_now);
-  v_org public.profiles;
   m public.meetings;
   v_times private.meeting_times;
   v_time_given boolean;
@@ -624,7 +625,7 @@ declare
 begin
   m := private.lock_visible_meeting(p_meeting_id);
   perform private.require_organizer(m, v_uid);
-  v_org := private.require_active_profile(v_uid);
+  perform private.require_active_profile(v_uid);
   if p_version is null then
     perform private.raise_error(428, 'version_required',
       'the meeting version you last read is required (If-Match)',
@@ -743,7 +744,7 @@ begin
       and not exists (select 1 from public.attendees d where d.meeting_id = m.id
                       and d.user_id = (n ->> 'user_id')::uuid and d.response_status = 'declined'));
   if v_time_changed or v_added is not null then
-    v_conflicts := private.find_conflicts(v_users, v_times.start_at, v_times.end_at, m.id);
+    v_conflicts := private.find_conflicts(v_users, v_times.start_at, v_times.end_at, m.id, v_times.all_day);
     perform private.raise_if_conflicts(v_conflicts);
   end if;
 
@@ -778,7 +779,7 @@ begin
       order by (n ->> 'user_id')::uuid nulls last, n ->> 'email';
     end if;
   exception when exclusion_violation then
-    v_conflicts := private.find_conflicts(v_users, v_times.start_at, v_times.end_at, m.id);
+    v_conflicts := private.find_conflicts(v_users, v_times.start_at, v_times.end_at, m.id, v_times.all_day);
     perform private.raise_if_conflicts(v_conflicts);
     raise;
   end;
@@ -933,7 +934,7 @@ begin
   if a.response_status = 'declined' then
     perform private.lock_users(array[v_uid]);
     perform private.raise_if_conflicts(
-      private.find_conflicts(array[v_uid], m.start_at, m.end_at, m.id));
+      private.find_conflicts(array[v_uid], m.start_at, m.end_at, m.id, m.all_day));
   end if;
   begin
     update public.attendees
@@ -941,7 +942,7 @@ begin
     where id = a.id;
   exception when exclusion_violation then
     perform private.raise_if_conflicts(
-      private.find_conflicts(array[v_uid], m.start_at, m.end_at, m.id));
+      private.find_conflicts(array[v_uid], m.start_at, m.end_at, m.id, m.all_day));
     raise;
   end;
   return private.meeting_json(m.id);

@@ -1,0 +1,95 @@
+-- Helpers for the pgTAP suites (tests/db), loaded by `npm test` into the
+-- throw-away test cluster only; never part of a migration. Modelled on
+-- basejump's supabase_test_helpers: create auth users, act as one of them
+-- exactly as PostgREST would (role + request.jwt.claims), or as anon /
+-- service_role.
+create extension if not exists pgtap with schema extensions;
+
+create schema if not exists tests;
+grant usage on schema tests to public;
+
+create table if not exists tests.users (
+  name text primary key,
+  id uuid not null unique
+);
+grant select on tests.users to public;
+
+-- A new auth user (and, through the trigger, profile). Names are unique per
+-- transaction; every test file rolls back.
+create or replace function tests.create_user(
+  p_name text,
+  p_time_zone text default 'UTC',
+  p_email text default null
+) returns uuid
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_id uuid := extensions.gen_random_uuid();
+begin
+  insert into auth.users (instance_id, id, aud, role, email, raw_app_meta_data, raw_user_meta_data,
+                          email_confirmed_at, created_at, updated_at)
+  values ('00000000-0000-0000-0000-000000000000', v_id, 'authenticated', 'authenticated',
+          coalesce(p_email, p_name || '@test.example'), '{"provider": "email"}',
+          jsonb_build_object('display_name', initcap(p_name), 'time_zone', p_time_zone),
+          now(), now(), now());
+  insert into tests.users (name, id) values (p_name, v_id);
+  return v_id;
+end
+$$;
+
+create or replace function tests.user_id(p_name text) returns uuid
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select id from tests.users where name = p_name;
+$$;
+
+-- Act as a signed-in user for the rest of the transaction.
+create or replace function tests.authenticate_as(p_name text) returns void
+language plpgsql
+as $$
+declare
+  v_id uuid := tests.user_id(p_name);
+begin
+  if v_id is null then
+    raise exception 'tests.authenticate_as: no test user named %', p_name;
+  end if;
+  perform set_config('role', 'authenticated', true);
+  perform set_config('request.jwt.claims',
+    jsonb_build_object('sub', v_id, 'role', 'authenticated', 'email', p_name || '@test.example',
+                       'aud', 'authenticated')::text, true);
+end
+$$;
+
+create or replace function tests.authenticate_as_anon() returns void
+language plpgsql
+as $$
+begin
+  perform set_config('role', 'anon', true);
+  perform set_config('request.jwt.claims', '{"role": "anon"}', true);
+end
+$$;
+
+create or replace function tests.authenticate_as_service_role() returns void
+language plpgsql
+as $$
+begin
+  perform set_config('role', 'service_role', true);
+  perform set_config('request.jwt.claims', '{"role": "service_role"}', true);
+end
+$$;
+
+create or replace function tests.clear_authentication() returns void
+language plpgsql
+as $$
+begin
+  perform set_config('role', 'none', true);
+  perform set_config('request.jwt.claims', '', true);
+end
+$$;
+
+grant execute on all functions in schema tests to public;
