@@ -94,33 +94,33 @@ CREATE FUNCTION private.audit_row_change() RETURNS trigger
 declare
   v_old jsonb;
   v_new jsonb;
-  v_record_id uuid;
-  v_meeting_id uuid;
+  v_row jsonb;
 begin
   if tg_op = 'UPDATE' then
+    v_row := to_jsonb(new);
     select jsonb_object_agg(o.key, o.value), jsonb_object_agg(o.key, n.value)
       into v_old, v_new
     from jsonb_each(to_jsonb(old)) o
-    join jsonb_each(to_jsonb(new)) n using (key)
+    join jsonb_each(v_row) n using (key)
     where o.value is distinct from n.value and o.key <> 'updated_at';
     if v_old is null then
       return null;
     end if;
   elsif tg_op = 'INSERT' then
     v_new := to_jsonb(new);
+    v_row := v_new;
   else
     v_old := to_jsonb(old);
+    v_row := v_old;
   end if;
-
-  v_record_id := (coalesce(to_jsonb(new), to_jsonb(old)) ->> 'id')::uuid;
-  v_meeting_id := case tg_table_name
-    when 'meetings' then v_record_id
-    when 'attendees' then (coalesce(to_jsonb(new), to_jsonb(old)) ->> 'meeting_id')::uuid
-  end;
 
   insert into private.audit_log (actor_id, actor_role, table_name, record_id, meeting_id, action,
                                  old_values, new_values)
-  values (auth.uid(), coalesce(auth.role(), current_user), tg_table_name, v_record_id, v_meeting_id,
+  values (auth.uid(), coalesce(auth.role(), current_user), tg_table_name, (v_row ->> 'id')::uuid,
+          case tg_table_name
+            when 'meetings' then (v_row ->> 'id')::uuid
+            when 'attendees' then (v_row ->> 'meeting_id')::uuid
+          end,
           lower(tg_op), v_old, v_new);
   return null;
 end
@@ -168,7 +168,6 @@ COMMENT ON TABLE public.profiles IS 'One row per auth user: display name, IANA t
 
 CREATE FUNCTION private.buffers_for(p_profile public.profiles, p_all_day boolean) RETURNS TABLE(before integer, after integer)
     LANGUAGE sql IMMUTABLE
-    SET search_path TO ''
     AS $$
   select case when p_all_day then 0 else p_profile.buffer_before_minutes end,
          case when p_all_day then 0 else p_profile.buffer_after_minutes end;
@@ -182,9 +181,9 @@ ALTER FUNCTION private.buffers_for(p_profile public.profiles, p_all_day boolean)
 
 CREATE FUNCTION private.busy_range(p_start timestamp with time zone, p_end timestamp with time zone, p_before integer, p_after integer) RETURNS tstzrange
     LANGUAGE sql IMMUTABLE
-    SET search_path TO ''
     AS $$
-  select tstzrange(p_start - make_interval(mins => p_before), p_end + make_interval(mins => p_after), '[)');
+  select pg_catalog.tstzrange(p_start - pg_catalog.make_interval(mins => p_before),
+                              p_end + pg_catalog.make_interval(mins => p_after), '[)');
 $$;
 
 ALTER FUNCTION private.busy_range(p_start timestamp with time zone, p_end timestamp with time zone, p_before integer, p_after integer) OWNER TO postgres;
@@ -194,16 +193,18 @@ ALTER FUNCTION private.busy_range(p_start timestamp with time zone, p_end timest
 --
 
 CREATE FUNCTION private.can_see_meeting(p_meeting_id uuid) RETURNS boolean
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO ''
     AS $$
-  select exists (
+begin
+  return exists (
     select 1 from public.meetings m
     where m.id = p_meeting_id and m.organizer_id = (select auth.uid())
   ) or exists (
     select 1 from public.attendees a
     where a.meeting_id = p_meeting_id and a.user_id = (select auth.uid())
   );
+end
 $$;
 
 ALTER FUNCTION private.can_see_meeting(p_meeting_id uuid) OWNER TO postgres;
@@ -355,9 +356,8 @@ ALTER FUNCTION private.enqueue_meeting_notice(p_meeting_id uuid, p_kind text, p_
 
 CREATE FUNCTION private.field_error(p_field text, p_message text) RETURNS jsonb
     LANGUAGE sql IMMUTABLE
-    SET search_path TO ''
     AS $$
-  select jsonb_build_object('field', p_field, 'message', p_message);
+  select pg_catalog.jsonb_build_object('field', p_field, 'message', p_message);
 $$;
 
 ALTER FUNCTION private.field_error(p_field text, p_message text) OWNER TO postgres;
@@ -367,10 +367,13 @@ ALTER FUNCTION private.field_error(p_field text, p_message text) OWNER TO postgr
 --
 
 CREATE FUNCTION private.find_conflicts(p_user_ids uuid[], p_start timestamp with time zone, p_end timestamp with time zone, p_exclude_meeting_id uuid DEFAULT NULL::uuid, p_all_day boolean DEFAULT false) RETURNS jsonb
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path TO ''
     AS $$
-  select coalesce(jsonb_agg(jsonb_build_object(
+begin
+  -- The padded range is computed per user first, so the busy rows are found
+  -- by the gist index (user_id =, range &&), not by scanning the user's history.
+  return (select coalesce(jsonb_agg(jsonb_build_object(
            'meeting_id', case when private.can_see_meeting(b.meeting_id) then b.meeting_id end,
            'user_id', b.user_id,
            'start', lower(b.range),
@@ -383,7 +386,8 @@ CREATE FUNCTION private.find_conflicts(p_user_ids uuid[], p_start timestamp with
    and b.active
    and b.range && private.busy_range(p_start, p_end, f.before, f.after)
   where p.id = any (p_user_ids)
-    and b.meeting_id is distinct from p_exclude_meeting_id;
+    and b.meeting_id is distinct from p_exclude_meeting_id);
+end
 $$;
 
 ALTER FUNCTION private.find_conflicts(p_user_ids uuid[], p_start timestamp with time zone, p_end timestamp with time zone, p_exclude_meeting_id uuid, p_all_day boolean) OWNER TO postgres;
@@ -497,10 +501,12 @@ ALTER FUNCTION private.handle_auth_user_soft_deleted() OWNER TO postgres;
 --
 
 CREATE FUNCTION private.is_valid_time_zone(p_name text) RETURNS boolean
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO ''
     AS $$
-  select exists (select 1 from private.time_zone_names where name = p_name);
+begin
+  return exists (select 1 from private.time_zone_names where name = p_name);
+end
 $$;
 
 ALTER FUNCTION private.is_valid_time_zone(p_name text) OWNER TO postgres;
@@ -510,16 +516,18 @@ ALTER FUNCTION private.is_valid_time_zone(p_name text) OWNER TO postgres;
 --
 
 CREATE FUNCTION private.lock_users(p_user_ids uuid[]) RETURNS void
-    LANGUAGE sql
+    LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
-  select count(pg_catalog.pg_advisory_xact_lock(k))
+begin
+  perform pg_catalog.pg_advisory_xact_lock(k)
   from (
     select distinct pg_catalog.hashtextextended(u::text, 7301) as k
     from unnest(p_user_ids) as u
     where u is not null
     order by 1
   ) keys;
+end
 $$;
 
 ALTER FUNCTION private.lock_users(p_user_ids uuid[]) OWNER TO postgres;
@@ -600,10 +608,11 @@ ALTER FUNCTION private.lock_visible_meeting(p_meeting_id uuid) OWNER TO postgres
 --
 
 CREATE FUNCTION private.meeting_json(p_meeting_id uuid) RETURNS jsonb
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path TO ''
     AS $$
-  select jsonb_build_object(
+begin
+  return (select jsonb_build_object(
     'id', m.id,
     'organizer_id', m.organizer_id,
     'title', m.title,
@@ -636,7 +645,8 @@ CREATE FUNCTION private.meeting_json(p_meeting_id uuid) RETURNS jsonb
     ), '[]'::jsonb)
   )
   from public.meetings m
-  where m.id = p_meeting_id;
+  where m.id = p_meeting_id);
+end
 $$;
 
 ALTER FUNCTION private.meeting_json(p_meeting_id uuid) OWNER TO postgres;
@@ -860,10 +870,11 @@ ALTER FUNCTION private.normalize_times(p_start timestamp with time zone, p_end t
 --
 
 CREATE FUNCTION private.notice_warnings(p_user_ids uuid[], p_start timestamp with time zone, p_now timestamp with time zone) RETURNS jsonb
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path TO ''
     AS $$
-  select coalesce(jsonb_agg(jsonb_build_object(
+begin
+  return (select coalesce(jsonb_agg(jsonb_build_object(
            'code', 'short_notice',
            'user_id', p.id,
            'message', format('%s asks for %s minutes notice', coalesce(nullif(p.display_name, ''), p.email),
@@ -872,7 +883,8 @@ CREATE FUNCTION private.notice_warnings(p_user_ids uuid[], p_start timestamp wit
   from public.profiles p
   where p.id = any (p_user_ids)
     and p.minimum_notice_minutes > 0
-    and p_start < p_now + make_interval(mins => p.minimum_notice_minutes);
+    and p_start < p_now + make_interval(mins => p.minimum_notice_minutes));
+end
 $$;
 
 ALTER FUNCTION private.notice_warnings(p_user_ids uuid[], p_start timestamp with time zone, p_now timestamp with time zone) OWNER TO postgres;
@@ -1122,10 +1134,11 @@ ALTER FUNCTION private.sync_profile_email() OWNER TO postgres;
 --
 
 CREATE FUNCTION private.text_field_errors(p_title text, p_description text, p_location text) RETURNS jsonb
-    LANGUAGE sql IMMUTABLE
+    LANGUAGE plpgsql IMMUTABLE
     SET search_path TO ''
     AS $$
-  select coalesce(jsonb_agg(e), '[]'::jsonb)
+begin
+  return (select coalesce(jsonb_agg(e), '[]'::jsonb)
   from (
     select private.field_error('title', 'is required') as e
     where p_title is null or btrim(p_title) = ''
@@ -1137,7 +1150,8 @@ CREATE FUNCTION private.text_field_errors(p_title text, p_description text, p_lo
     union all
     select private.field_error('location', 'at most 1000 characters')
     where char_length(p_location) > 1000
-  ) errors;
+  ) errors);
+end
 $$;
 
 ALTER FUNCTION private.text_field_errors(p_title text, p_description text, p_location text) OWNER TO postgres;
@@ -1269,8 +1283,10 @@ begin
 
   return private.meeting_json(v_meeting_id)
          || jsonb_build_object('replayed', false,
-                               'warnings', private.notice_warnings(
-                                 array_remove(v_users, v_uid), v_times.start_at, v_now));
+                               'warnings', case when cardinality(v_users) > 1
+                                 then private.notice_warnings(array_remove(v_users, v_uid),
+                                                              v_times.start_at, v_now)
+                                 else '[]'::jsonb end);
 end
 $$;
 

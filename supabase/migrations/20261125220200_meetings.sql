@@ -122,14 +122,17 @@ create index audit_log_actor_idx on private.audit_log (actor_id) where actor_id 
 
 -- Busy rows follow attendees: an internal attendee who has not declined a
 -- confirmed meeting is busy for its range padded by their own buffers.
+-- Inlined into the conflict and availability queries (no SET clause, which
+-- would prevent inlining; names schema-qualified instead), so the padded range
+-- becomes an index condition rather than a per-row function call.
 create function private.busy_range(
   p_start timestamptz, p_end timestamptz, p_before integer, p_after integer
 ) returns tstzrange
 language sql
 immutable
-set search_path = ''
 as $$
-  select tstzrange(p_start - make_interval(mins => p_before), p_end + make_interval(mins => p_after), '[)');
+  select pg_catalog.tstzrange(p_start - pg_catalog.make_interval(mins => p_before),
+                              p_end + pg_catalog.make_interval(mins => p_after), '[)');
 $$;
 
 -- Buffers are preparation and wind-down time around timed meetings; an
@@ -138,7 +141,6 @@ create function private.buffers_for(p_profile public.profiles, p_all_day boolean
 returns table (before integer, after integer)
 language sql
 immutable
-set search_path = ''
 as $$
   select case when p_all_day then 0 else p_profile.buffer_before_minutes end,
          case when p_all_day then 0 else p_profile.buffer_after_minutes end;
@@ -236,33 +238,33 @@ as $$
 declare
   v_old jsonb;
   v_new jsonb;
-  v_record_id uuid;
-  v_meeting_id uuid;
+  v_row jsonb;
 begin
   if tg_op = 'UPDATE' then
+    v_row := to_jsonb(new);
     select jsonb_object_agg(o.key, o.value), jsonb_object_agg(o.key, n.value)
       into v_old, v_new
     from jsonb_each(to_jsonb(old)) o
-    join jsonb_each(to_jsonb(new)) n using (key)
+    join jsonb_each(v_row) n using (key)
     where o.value is distinct from n.value and o.key <> 'updated_at';
     if v_old is null then
       return null;
     end if;
   elsif tg_op = 'INSERT' then
     v_new := to_jsonb(new);
+    v_row := v_new;
   else
     v_old := to_jsonb(old);
+    v_row := v_old;
   end if;
-
-  v_record_id := (coalesce(to_jsonb(new), to_jsonb(old)) ->> 'id')::uuid;
-  v_meeting_id := case tg_table_name
-    when 'meetings' then v_record_id
-    when 'attendees' then (coalesce(to_jsonb(new), to_jsonb(old)) ->> 'meeting_id')::uuid
-  end;
 
   insert into private.audit_log (actor_id, actor_role, table_name, record_id, meeting_id, action,
                                  old_values, new_values)
-  values (auth.uid(), coalesce(auth.role(), current_user), tg_table_name, v_record_id, v_meeting_id,
+  values (auth.uid(), coalesce(auth.role(), current_user), tg_table_name, (v_row ->> 'id')::uuid,
+          case tg_table_name
+            when 'meetings' then (v_row ->> 'id')::uuid
+            when 'attendees' then (v_row ->> 'meeting_id')::uuid
+          end,
           lower(tg_op), v_old, v_new);
   return null;
 end
@@ -319,18 +321,20 @@ as $$
 $$;
 
 create function private.can_see_meeting(p_meeting_id uuid) returns boolean
-language sql
+language plpgsql
 stable
 security definer
 set search_path = ''
 as $$
-  select exists (
+begin
+  return exists (
     select 1 from public.meetings m
     where m.id = p_meeting_id and m.organizer_id = (select auth.uid())
   ) or exists (
     select 1 from public.attendees a
     where a.meeting_id = p_meeting_id and a.user_id = (select auth.uid())
   );
+end
 $$;
 
 create policy "Organisers and attendees can read a meeting" on public.meetings

@@ -35,11 +35,12 @@ create type private.meeting_times as (
 -- The meeting as the API returns it. Security invoker: inside the definer
 -- functions it sees everything, called by a user it sees what RLS allows.
 create function private.meeting_json(p_meeting_id uuid) returns jsonb
-language sql
+language plpgsql
 stable
 set search_path = ''
 as $$
-  select jsonb_build_object(
+begin
+  return (select jsonb_build_object(
     'id', m.id,
     'organizer_id', m.organizer_id,
     'title', m.title,
@@ -72,7 +73,8 @@ as $$
     ), '[]'::jsonb)
   )
   from public.meetings m
-  where m.id = p_meeting_id;
+  where m.id = p_meeting_id);
+end
 $$;
 
 -- Validate and normalise a meeting's time. Timed meetings take start/end
@@ -300,11 +302,12 @@ $$;
 create function private.text_field_errors(
   p_title text, p_description text, p_location text
 ) returns jsonb
-language sql
+language plpgsql
 immutable
 set search_path = ''
 as $$
-  select coalesce(jsonb_agg(e), '[]'::jsonb)
+begin
+  return (select coalesce(jsonb_agg(e), '[]'::jsonb)
   from (
     select private.field_error('title', 'is required') as e
     where p_title is null or btrim(p_title) = ''
@@ -316,22 +319,25 @@ as $$
     union all
     select private.field_error('location', 'at most 1000 characters')
     where char_length(p_location) > 1000
-  ) errors;
+  ) errors);
+end
 $$;
 
 -- Serialise bookings per person: one advisory lock per user, always taken in
 -- the same order, so two transactions can never wait on each other in a cycle.
 create function private.lock_users(p_user_ids uuid[]) returns void
-language sql
+language plpgsql
 set search_path = ''
 as $$
-  select count(pg_catalog.pg_advisory_xact_lock(k))
+begin
+  perform pg_catalog.pg_advisory_xact_lock(k)
   from (
     select distinct pg_catalog.hashtextextended(u::text, 7301) as k
     from unnest(p_user_ids) as u
     where u is not null
     order by 1
   ) keys;
+end
 $$;
 
 -- Active busy rows that a meeting at [p_start, p_end) would overlap, padded by
@@ -344,11 +350,14 @@ create function private.find_conflicts(
   p_exclude_meeting_id uuid default null,
   p_all_day boolean default false
 ) returns jsonb
-language sql
+language plpgsql
 stable
 set search_path = ''
 as $$
-  select coalesce(jsonb_agg(jsonb_build_object(
+begin
+  -- The padded range is computed per user first, so the busy rows are found
+  -- by the gist index (user_id =, range &&), not by scanning the user's history.
+  return (select coalesce(jsonb_agg(jsonb_build_object(
            'meeting_id', case when private.can_see_meeting(b.meeting_id) then b.meeting_id end,
            'user_id', b.user_id,
            'start', lower(b.range),
@@ -361,7 +370,8 @@ as $$
    and b.active
    and b.range && private.busy_range(p_start, p_end, f.before, f.after)
   where p.id = any (p_user_ids)
-    and b.meeting_id is distinct from p_exclude_meeting_id;
+    and b.meeting_id is distinct from p_exclude_meeting_id);
+end
 $$;
 
 create function private.raise_if_conflicts(p_conflicts jsonb) returns void
@@ -389,11 +399,12 @@ $$;
 create function private.notice_warnings(
   p_user_ids uuid[], p_start timestamptz, p_now timestamptz
 ) returns jsonb
-language sql
+language plpgsql
 stable
 set search_path = ''
 as $$
-  select coalesce(jsonb_agg(jsonb_build_object(
+begin
+  return (select coalesce(jsonb_agg(jsonb_build_object(
            'code', 'short_notice',
            'user_id', p.id,
            'message', format('%s asks for %s minutes notice', coalesce(nullif(p.display_name, ''), p.email),
@@ -402,7 +413,8 @@ as $$
   from public.profiles p
   where p.id = any (p_user_ids)
     and p.minimum_notice_minutes > 0
-    and p_start < p_now + make_interval(mins => p.minimum_notice_minutes);
+    and p_start < p_now + make_interval(mins => p.minimum_notice_minutes));
+end
 $$;
 
 -- The meeting row, locked, if the caller may see it; PT404 otherwise.
@@ -572,8 +584,10 @@ begin
 
   return private.meeting_json(v_meeting_id)
          || jsonb_build_object('replayed', false,
-                               'warnings', private.notice_warnings(
-                                 array_remove(v_users, v_uid), v_times.start_at, v_now));
+                               'warnings', case when cardinality(v_users) > 1
+                                 then private.notice_warnings(array_remove(v_users, v_uid),
+                                                              v_times.start_at, v_now)
+                                 else '[]'::jsonb end);
 end
 $$;
 comment on function public.book_meeting is
