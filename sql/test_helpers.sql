@@ -93,3 +93,34 @@ end
 $$;
 
 grant execute on all functions in schema tests to public;
+
+-- The error a statement raises, as data, so a suite can assert on the JSON
+-- detail our functions attach (field errors, conflicts) and not only on the
+-- SQLSTATE: {sqlstate, message, detail}, detail parsed when it is JSON; null
+-- when the statement succeeds. Security invoker: the statement runs as the
+-- role the test is acting as. A failing statement leaves nothing behind (the
+-- exception block is a subtransaction); a succeeding one's effects stay.
+create or replace function tests.error_of(p_sql text) returns jsonb
+language plpgsql
+as $$
+declare
+  v_state text;
+  v_message text;
+  v_detail text;
+  v_detail_json jsonb;
+begin
+  execute p_sql;
+  return null;
+exception when others then
+  get stacked diagnostics v_state = returned_sqlstate, v_message = message_text,
+                          v_detail = pg_exception_detail;
+  begin
+    v_detail_json := v_detail::jsonb;
+  exception when others then
+    v_detail_json := to_jsonb(nullif(v_detail, ''));
+  end;
+  return jsonb_build_object('sqlstate', v_state, 'message', v_message, 'detail', v_detail_json);
+end
+$$;
+
+grant execute on all functions in schema tests to public;
