@@ -125,6 +125,24 @@ $$;
 
 grant execute on all functions in schema tests to public;
 
+-- The error a statement would raise, or null if it would succeed; either
+-- way it leaves nothing behind. For probes such as "could this slot be
+-- booked now?" that must not change what the next assertion sees.
+create or replace function tests.probe_error(p_sql text) returns jsonb
+language plpgsql
+as $$
+declare
+  v_error jsonb;
+begin
+  v_error := tests.error_of(format(
+    'do $probe$ begin execute %L; raise exception using errcode = %L; end $probe$', p_sql, 'TPROB'));
+  if v_error ->> 'sqlstate' = 'TPROB' then
+    return null;
+  end if;
+  return v_error;
+end
+$$;
+
 -- How many rows a statement touched, as the acting role: RLS turns an
 -- UPDATE or DELETE of rows one may not see into "0 rows", not an error.
 create or replace function tests.row_count(p_sql text) returns integer
