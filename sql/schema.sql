@@ -118,9 +118,11 @@ begin
     when 'attendees' then (coalesce(to_jsonb(new), to_jsonb(old)) ->> 'meeting_id')::uuid
   end;
 
+  -- session_user, not current_user: inside this definer function
+  -- current_user is always its owner, whoever made the change.
   insert into private.audit_log (actor_id, actor_role, table_name, record_id, meeting_id, action,
                                  old_values, new_values)
-  values (auth.uid(), coalesce(auth.role(), current_user), tg_table_name, v_record_id, v_meeting_id,
+  values (auth.uid(), coalesce(auth.role(), session_user), tg_table_name, v_record_id, v_meeting_id,
           lower(tg_op), v_old, v_new);
   return null;
 end
