@@ -2,7 +2,7 @@
 -- pinned (tests.pinned_now() = 2030-01-01 00:00 UTC) and every meeting lies
 -- in 2030, so the suite never ages.
 begin;
-select plan(60);
+select plan(62);
 
 do $$
 begin
@@ -126,6 +126,25 @@ select is(
   null,
   'a start exactly at the pinned now is allowed'
 );
+-- Through PostgREST (session user authenticator) the clock cannot be pinned
+-- into the past, or "not in the past" would mean nothing.
+set local session authorization authenticator;
+select tests.authenticate_as('sam') \g /dev/null
+select is(
+  tests.error_of($$select public.book_meeting(p_title => 'Back then', p_start => '2020-06-01 10:00+00',
+                   p_end => '2020-06-01 11:00+00', p_time_zone => 'UTC', p_now => '2020-01-01 00:00+00')$$)
+    - 'message',
+  '{"sqlstate": "PT403", "detail": {"code": "clock_pin_forbidden",
+    "errors": [{"field": "now", "message": "must not be in the past"}]}}'::jsonb,
+  'a PostgREST caller cannot pin p_now into the past to book there'
+);
+select is(
+  pg_temp.booking_error('2030-01-01 00:00+00', '2030-01-01 00:30+00'),
+  null,
+  '... but may pin it into the future, as these suites do'
+);
+reset session authorization;
+select tests.authenticate_as('sam') \g /dev/null
 select is(
   pg_temp.booking_error('2030-01-11 10:00+00', '2030-01-11 10:00+00') #> '{detail,errors}',
   '[{"field": "end", "message": "must be after start"}]'::jsonb,
