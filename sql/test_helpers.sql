@@ -123,8 +123,6 @@ exception when others then
 end
 $$;
 
-grant execute on all functions in schema tests to public;
-
 -- The error a statement would raise, or null if it would succeed; either
 -- way it leaves nothing behind. For probes such as "could this slot be
 -- booked now?" that must not change what the next assertion sees.
