@@ -114,9 +114,11 @@ begin
     v_row := v_old;
   end if;
 
+  -- session_user, not current_user: inside this definer function
+  -- current_user is always its owner, whoever made the change.
   insert into private.audit_log (actor_id, actor_role, table_name, record_id, meeting_id, action,
                                  old_values, new_values)
-  values (auth.uid(), coalesce(auth.role(), current_user), tg_table_name, (v_row ->> 'id')::uuid,
+  values (auth.uid(), coalesce(auth.role(), session_user), tg_table_name, (v_row ->> 'id')::uuid,
           case tg_table_name
             when 'meetings' then (v_row ->> 'id')::uuid
             when 'attendees' then (v_row ->> 'meeting_id')::uuid
@@ -441,13 +443,6 @@ begin
   where a.meeting_id = m.id and a.user_id = p_user_id and a.role <> 'organizer'
     and m.start_at > p_now;
 
-  -- History stays; who it was does not.
-  update private.audit_log l
-  set old_values = private.anonymise_values(l.old_values, v_alias),
-      new_values = private.anonymise_values(l.new_values, v_alias)
-  where (l.table_name = 'profiles' and l.record_id = p_user_id)
-     or (l.table_name = 'attendees' and l.record_id = any (v_attendee_ids));
-
   update public.attendees
   set email = v_alias, display_name = 'Deleted user'
   where user_id = p_user_id;
@@ -459,6 +454,14 @@ begin
   update public.profiles
   set email = null, display_name = 'Deleted user', deleted_at = now()
   where id = p_user_id;
+
+  -- History stays; who it was does not. Last, because the updates above are
+  -- audited too and their old values still carry the name and e-mail.
+  update private.audit_log l
+  set old_values = private.anonymise_values(l.old_values, v_alias),
+      new_values = private.anonymise_values(l.new_values, v_alias)
+  where (l.table_name = 'profiles' and l.record_id = p_user_id)
+     or (l.table_name = 'attendees' and l.record_id = any (v_attendee_ids));
 end
 $$;
 
@@ -1075,6 +1078,19 @@ begin
     from public.profiles p
     cross join lateral private.buffers_for(p, v_meeting.all_day) b
     where p.id = new.user_id;
+  elsif old.response_status = 'declined' and new.response_status <> 'declined' then
+    -- Accepting again re-pads with the user's current buffers, the ones
+    -- respond_to_meeting's conflict check used: keeping the padding from
+    -- before the decline could overlap where the check saw no conflict and
+    -- surface as a raw exclusion error instead of PT409.
+    update private.busy_blocks b
+    set buffer_before_minutes = f.before,
+        buffer_after_minutes = f.after,
+        range = private.busy_range(v_meeting.start_at, v_meeting.end_at, f.before, f.after),
+        active = v_meeting.status = 'confirmed'
+    from public.profiles p
+    cross join lateral private.buffers_for(p, v_meeting.all_day) f
+    where b.meeting_id = new.meeting_id and b.user_id = new.user_id and p.id = new.user_id;
   elsif old.response_status is distinct from new.response_status then
     update private.busy_blocks
     set active = v_meeting.status = 'confirmed' and new.response_status <> 'declined'
@@ -2089,7 +2105,7 @@ CREATE TRIGGER meetings_audit AFTER INSERT OR DELETE OR UPDATE ON public.meeting
 -- Name: meetings meetings_sync_busy; Type: TRIGGER; Schema: public; Owner: postgres
 --
 
-CREATE TRIGGER meetings_sync_busy AFTER UPDATE OF start_at, end_at, status ON public.meetings FOR EACH ROW WHEN (((old.start_at IS DISTINCT FROM new.start_at) OR (old.end_at IS DISTINCT FROM new.end_at) OR (old.status IS DISTINCT FROM new.status))) EXECUTE FUNCTION private.sync_busy_from_meeting();
+CREATE TRIGGER meetings_sync_busy AFTER UPDATE OF start_at, end_at, status, all_day ON public.meetings FOR EACH ROW WHEN (((old.start_at IS DISTINCT FROM new.start_at) OR (old.end_at IS DISTINCT FROM new.end_at) OR (old.status IS DISTINCT FROM new.status) OR (old.all_day IS DISTINCT FROM new.all_day))) EXECUTE FUNCTION private.sync_busy_from_meeting();
 
 --
 -- Name: meetings meetings_touch; Type: TRIGGER; Schema: public; Owner: postgres

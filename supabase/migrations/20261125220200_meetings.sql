@@ -171,6 +171,19 @@ begin
     from public.profiles p
     cross join lateral private.buffers_for(p, v_meeting.all_day) b
     where p.id = new.user_id;
+  elsif old.response_status = 'declined' and new.response_status <> 'declined' then
+    -- Accepting again re-pads with the user's current buffers, the ones
+    -- respond_to_meeting's conflict check used: keeping the padding from
+    -- before the decline could overlap where the check saw no conflict and
+    -- surface as a raw exclusion error instead of PT409.
+    update private.busy_blocks b
+    set buffer_before_minutes = f.before,
+        buffer_after_minutes = f.after,
+        range = private.busy_range(v_meeting.start_at, v_meeting.end_at, f.before, f.after),
+        active = v_meeting.status = 'confirmed'
+    from public.profiles p
+    cross join lateral private.buffers_for(p, v_meeting.all_day) f
+    where b.meeting_id = new.meeting_id and b.user_id = new.user_id and p.id = new.user_id;
   elsif old.response_status is distinct from new.response_status then
     update private.busy_blocks
     set active = v_meeting.status = 'confirmed' and new.response_status <> 'declined'
@@ -186,6 +199,8 @@ create trigger attendees_sync_busy
 
 -- A moved or cancelled meeting moves or releases its busy rows. A move pads
 -- with each user's current buffers, the same ones the conflict check used.
+-- Switching between timed and all-day is a move too, even over the same
+-- instants: all-day meetings take no buffers, timed ones do.
 create function private.sync_busy_from_meeting() returns trigger
 language plpgsql
 security definer
@@ -207,10 +222,10 @@ end
 $$;
 
 create trigger meetings_sync_busy
-  after update of start_at, end_at, status on public.meetings
+  after update of start_at, end_at, status, all_day on public.meetings
   for each row
   when (old.start_at is distinct from new.start_at or old.end_at is distinct from new.end_at
-        or old.status is distinct from new.status)
+        or old.status is distinct from new.status or old.all_day is distinct from new.all_day)
   execute function private.sync_busy_from_meeting();
 
 create function private.touch_updated_at() returns trigger
@@ -258,9 +273,11 @@ begin
     v_row := v_old;
   end if;
 
+  -- session_user, not current_user: inside this definer function
+  -- current_user is always its owner, whoever made the change.
   insert into private.audit_log (actor_id, actor_role, table_name, record_id, meeting_id, action,
                                  old_values, new_values)
-  values (auth.uid(), coalesce(auth.role(), current_user), tg_table_name, (v_row ->> 'id')::uuid,
+  values (auth.uid(), coalesce(auth.role(), session_user), tg_table_name, (v_row ->> 'id')::uuid,
           case tg_table_name
             when 'meetings' then (v_row ->> 'id')::uuid
             when 'attendees' then (v_row ->> 'meeting_id')::uuid

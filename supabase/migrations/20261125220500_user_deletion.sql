@@ -67,13 +67,6 @@ begin
   where a.meeting_id = m.id and a.user_id = p_user_id and a.role <> 'organizer'
     and m.start_at > p_now;
 
-  -- History stays; who it was does not.
-  update private.audit_log l
-  set old_values = private.anonymise_values(l.old_values, v_alias),
-      new_values = private.anonymise_values(l.new_values, v_alias)
-  where (l.table_name = 'profiles' and l.record_id = p_user_id)
-     or (l.table_name = 'attendees' and l.record_id = any (v_attendee_ids));
-
   update public.attendees
   set email = v_alias, display_name = 'Deleted user'
   where user_id = p_user_id;
@@ -85,6 +78,14 @@ begin
   update public.profiles
   set email = null, display_name = 'Deleted user', deleted_at = now()
   where id = p_user_id;
+
+  -- History stays; who it was does not. Last, because the updates above are
+  -- audited too and their old values still carry the name and e-mail.
+  update private.audit_log l
+  set old_values = private.anonymise_values(l.old_values, v_alias),
+      new_values = private.anonymise_values(l.new_values, v_alias)
+  where (l.table_name = 'profiles' and l.record_id = p_user_id)
+     or (l.table_name = 'attendees' and l.record_id = any (v_attendee_ids));
 end
 $$;
 

@@ -5,7 +5,7 @@ begin;
 select plan(4);
 
 select is(
-  (select coalesce(array_agg(n.nspname || '.' || c.relname order by 1), '{}')
+  (select coalesce(array_agg(n.nspname || '.' || c.relname order by n.nspname, c.relname), '{}')
    from pg_class c join pg_namespace n on n.oid = c.relnamespace
    where c.relkind in ('r', 'p') and n.nspname in ('public', 'private')
      and not c.relrowsecurity),
@@ -15,7 +15,7 @@ select is(
 
 -- A foreign key is covered when some index starts with its columns.
 select is(
-  (select coalesce(array_agg(con.conrelid::regclass::text || '(' || con.conname || ')' order by 1), '{}')
+  (select coalesce(array_agg(con.conrelid::regclass::text || '(' || con.conname || ')' order by con.conname), '{}')
    from pg_constraint con
    join pg_namespace n on n.oid = con.connamespace
    where con.contype = 'f' and n.nspname in ('public', 'private')
@@ -29,7 +29,7 @@ select is(
 );
 
 select is(
-  (select coalesce(array_agg(p.oid::regprocedure::text order by 1), '{}')
+  (select coalesce(array_agg(p.oid::regprocedure::text order by p.oid::regprocedure::text), '{}')
    from pg_proc p join pg_namespace n on n.oid = p.pronamespace
    where n.nspname in ('public', 'private') and p.prosecdef
      and not coalesce(p.proconfig @> array['search_path=""'], false)),
@@ -38,7 +38,7 @@ select is(
 );
 
 select is(
-  (select coalesce(array_agg(p.oid::regprocedure::text order by 1), '{}')
+  (select coalesce(array_agg(p.oid::regprocedure::text order by p.oid::regprocedure::text), '{}')
    from pg_proc p join pg_namespace n on n.oid = p.pronamespace
    where n.nspname in ('public', 'private')
      and has_function_privilege('anon', p.oid, 'execute')),
