@@ -62,9 +62,11 @@ CREATE FUNCTION private.anonymise_values(p_values jsonb, p_alias text) RETURNS j
     AS $$
   select case when p_values is null then null else
     p_values
-    || case when p_values ? 'email' then jsonb_build_object('email', p_alias) else '{}'::jsonb end
-    || case when p_values ? 'display_name' then jsonb_build_object('display_name', 'Deleted user')
+    -- Only values that were there: an e-mail that became null stays null.
+    || case when p_values ->> 'email' is not null then jsonb_build_object('email', p_alias)
             else '{}'::jsonb end
+    || case when p_values ->> 'display_name' is not null
+            then jsonb_build_object('display_name', 'Deleted user') else '{}'::jsonb end
   end;
 $$;
 
@@ -312,11 +314,9 @@ begin
   if p_now is null then
     return now();
   end if;
-  if p_now < now() - interval '1 minute'
-     and coalesce(auth.role(), '') <> 'service_role'
-     and session_user = 'authenticator' then
+  if p_now < now() - interval '1 minute' and session_user = 'authenticator' then
     perform private.raise_error(403, 'clock_pin_forbidden',
-      'p_now may only be set in the past by service_role or a direct database session',
+      'p_now may only be set in the past by a direct database session',
       jsonb_build_object('errors', jsonb_build_array(
         private.field_error('now', 'must not be in the past'))));
   end if;
@@ -1676,8 +1676,17 @@ begin
     where n ->> 'user_id' is not null
       and not exists (select 1 from public.attendees d where d.meeting_id = m.id
                       and d.user_id = (n ->> 'user_id')::uuid and d.response_status = 'declined'));
-  if v_time_changed or v_added is not null then
+  -- A move re-checks everyone (their rows are re-padded with current
+  -- buffers); adding people at the same time checks only the newcomers, so an
+  -- existing attendee whose buffers grew since is not refused for nothing.
+  if v_time_changed then
     v_conflicts := private.find_conflicts(v_users, v_times.start_at, v_times.end_at, m.id, v_times.all_day);
+    perform private.raise_if_conflicts(v_conflicts);
+  elsif v_added is not null then
+    v_conflicts := private.find_conflicts(
+      array(select (n ->> 'user_id')::uuid from jsonb_array_elements(v_att -> 'attendees') n
+            where n ->> 'user_id' is not null and n ->> 'email' = any (v_added)),
+      v_times.start_at, v_times.end_at, m.id, v_times.all_day);
     perform private.raise_if_conflicts(v_conflicts);
   end if;
 

@@ -133,8 +133,9 @@ $$;
 
 -- The clock for rule checks. Callers may pin it (tests, what-if planning);
 -- pinning it into the past would let a client book in the past, so only a
--- trusted session may do that: service_role, or a direct database session
--- (PostgREST's callers arrive as session user `authenticator`).
+-- direct database session may do that: PostgREST's callers arrive as session
+-- user `authenticator`. (The REST function connects directly and never passes
+-- a client's clock on.)
 create function private.effective_now(p_now timestamptz) returns timestamptz
 language plpgsql
 stable
@@ -144,11 +145,9 @@ begin
   if p_now is null then
     return now();
   end if;
-  if p_now < now() - interval '1 minute'
-     and coalesce(auth.role(), '') <> 'service_role'
-     and session_user = 'authenticator' then
+  if p_now < now() - interval '1 minute' and session_user = 'authenticator' then
     perform private.raise_error(403, 'clock_pin_forbidden',
-      'p_now may only be set in the past by service_role or a direct database session',
+      'p_now may only be set in the past by a direct database session',
       jsonb_build_object('errors', jsonb_build_array(
         private.field_error('now', 'must not be in the past'))));
   end if;

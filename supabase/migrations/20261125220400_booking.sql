@@ -757,8 +757,17 @@ begin
     where n ->> 'user_id' is not null
       and not exists (select 1 from public.attendees d where d.meeting_id = m.id
                       and d.user_id = (n ->> 'user_id')::uuid and d.response_status = 'declined'));
-  if v_time_changed or v_added is not null then
+  -- A move re-checks everyone (their rows are re-padded with current
+  -- buffers); adding people at the same time checks only the newcomers, so an
+  -- existing attendee whose buffers grew since is not refused for nothing.
+  if v_time_changed then
     v_conflicts := private.find_conflicts(v_users, v_times.start_at, v_times.end_at, m.id, v_times.all_day);
+    perform private.raise_if_conflicts(v_conflicts);
+  elsif v_added is not null then
+    v_conflicts := private.find_conflicts(
+      array(select (n ->> 'user_id')::uuid from jsonb_array_elements(v_att -> 'attendees') n
+            where n ->> 'user_id' is not null and n ->> 'email' = any (v_added)),
+      v_times.start_at, v_times.end_at, m.id, v_times.all_day);
     perform private.raise_if_conflicts(v_conflicts);
   end if;
 

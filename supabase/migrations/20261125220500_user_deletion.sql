@@ -15,9 +15,11 @@ set search_path = ''
 as $$
   select case when p_values is null then null else
     p_values
-    || case when p_values ? 'email' then jsonb_build_object('email', p_alias) else '{}'::jsonb end
-    || case when p_values ? 'display_name' then jsonb_build_object('display_name', 'Deleted user')
+    -- Only values that were there: an e-mail that became null stays null.
+    || case when p_values ->> 'email' is not null then jsonb_build_object('email', p_alias)
             else '{}'::jsonb end
+    || case when p_values ->> 'display_name' is not null
+            then jsonb_build_object('display_name', 'Deleted user') else '{}'::jsonb end
   end;
 $$;
 

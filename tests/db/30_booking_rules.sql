@@ -2,7 +2,7 @@
 -- pinned (tests.pinned_now() = 2030-01-01 00:00 UTC) and every meeting lies
 -- in 2030, so the suite never ages.
 begin;
-select plan(63);
+select plan(64);
 
 do $$
 begin
@@ -526,6 +526,26 @@ select is(
   pg_temp.booking_error('2030-02-11 00:05+00', '2030-02-11 00:30+00') #>> '{detail,conflicts,0,end}',
   '2030-02-11T00:15:00+00:00',
   'now timed, it carries her after-buffer: a meeting 5 minutes after it conflicts'
+);
+
+-- Regression: adding an attendee re-checked the existing ones with their
+-- current buffers, so one whose buffers had grown since got a PT409 although
+-- nothing changed for them. Only newcomers are checked now.
+select tests.authenticate_as('anna') \g /dev/null
+select pg_temp.book('annas-own', '2030-03-05 11:00+00', '2030-03-05 12:00+00') \g /dev/null
+select tests.authenticate_as('olga') \g /dev/null
+select pg_temp.book('grown', '2030-03-05 09:00+00', '2030-03-05 10:45+00', '[{"email": "anna@test.example"}]')
+  \g /dev/null
+select tests.clear_authentication() \g /dev/null
+update public.profiles set buffer_after_minutes = 30 where id = tests.user_id('anna');
+select tests.authenticate_as('olga') \g /dev/null
+select is(
+  tests.error_of(format(
+    'select public.update_meeting(p_meeting_id => %L, p_version => 1, p_attendees => %L, p_now => %L)',
+    tests.meeting_id('grown'), '[{"email": "anna@test.example"}, {"email": "sam@test.example"}]',
+    tests.pinned_now())),
+  null,
+  'adding sam does not refuse because anna''s buffers grew since she was invited'
 );
 
 select * from finish();

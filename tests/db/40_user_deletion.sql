@@ -6,7 +6,7 @@
 -- may do; the deletion itself runs on the real clock, so 2020 is the past and
 -- 2030 the future whenever the suite runs.
 begin;
-select plan(28);
+select plan(29);
 
 do $$
 begin
@@ -257,6 +257,16 @@ select is(
      and kind = 'cancellation'),
   1,
   '... and tells no one twice'
+);
+
+-- Regression: anonymising wrote the alias into the profile audit row where
+-- the e-mail had in fact become null.
+select is(
+  (select new_values -> 'email' from private.audit_log
+   where table_name = 'profiles' and record_id = tests.user_id('dora') and action = 'update'
+     and new_values ? 'deleted_at'),
+  'null'::jsonb,
+  'the audit row of her anonymised profile records the e-mail as null, not as an alias'
 );
 
 select * from finish();
