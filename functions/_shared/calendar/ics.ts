@@ -1,0 +1,454 @@
+// iCalendar (RFC 5545) to busy time, with ical.js: parse, resolve time
+// zones, expand recurrences over a window, apply overrides, drop what is not
+// busy. One event that cannot be read is reported and skipped; the others
+// still import. A document that is not iCalendar at all is rejected with an
+// IcsError saying why.
+import ICAL from "ical.js";
+import type { BusyOccurrence, SkippedEvent } from "./types.ts";
+import { MEETING_ID_PROPERTY } from "./types.ts";
+import { isKnownTimeZone, wallTimeToEpochMs } from "./zoned_time.ts";
+
+export class IcsError extends Error {
+  override name = "IcsError";
+}
+
+export interface ExpandOptions {
+  // Floating times and all-day dates are read in this zone (the owner's).
+  timeZone: string;
+  // Occurrences overlapping [from, to) are returned.
+  from: Date;
+  to: Date;
+  // A rule that yields more than this inside the window is cut there and
+  // reported: FREQ=MINUTELY would otherwise fill the table.
+  maxOccurrencesPerEvent?: number;
+}
+
+export interface IcsImport {
+  busy: BusyOccurrence[];
+  skipped: SkippedEvent[];
+  // Events read, busy or not (free and cancelled ones count here).
+  eventCount: number;
+}
+
+type Component = InstanceType<typeof ICAL.Component>;
+type Time = InstanceType<typeof ICAL.Time>;
+
+const DEFAULT_MAX_OCCURRENCES = 2000;
+// Walking a daily rule from 1970 to today is ~20,000 steps; beyond this many
+// steps without reaching the window the rule is not worth following.
+const MAX_ITERATIONS = 200_000;
+// Longer than any real event; a larger DURATION is a broken file (and large
+// enough ones overflow ical.js's date arithmetic).
+const MAX_EVENT_SECONDS = 5 * 366 * 86_400;
+
+// Parse and expand one iCalendar document (a feed or a CalDAV resource).
+export function importIcs(text: string, options: ExpandOptions): IcsImport {
+  const { root, losses } = parseDocument(text);
+  const out: IcsImport = {
+    busy: [],
+    skipped: losses.map((reason) => ({ externalId: null, reason })),
+    eventCount: 0,
+  };
+  const defaultZone = calendarDefaultZone(root, options.timeZone);
+  withRegisteredTimezones(root, () => {
+    const vevents = root.name === "vevent" ? [root] : root.getAllSubcomponents("vevent");
+    for (const group of groupByUid(vevents, out.skipped)) {
+      expandGroup(group, { ...options, timeZone: defaultZone }, options.timeZone, out);
+    }
+  });
+  out.busy.sort((a, b) =>
+    a.start.localeCompare(b.start) || a.externalId.localeCompare(b.externalId)
+  );
+  return out;
+}
+
+function parseDocument(text: string): { root: Component; losses: string[] } {
+  if (typeof text !== "string" || text.trim() === "") {
+    throw new IcsError("the calendar is empty (no BEGIN:VCALENDAR)");
+  }
+  // A UTF-8 byte order mark is common in exported files and harmless.
+  const body = text.replace(/^\uFEFF/, "");
+  if (!/^\s*BEGIN:(VCALENDAR|VEVENT)\s*$/im.test(body.split(/\r?\n/, 1)[0] ?? "")) {
+    throw new IcsError(
+      `not an iCalendar document: it must start with BEGIN:VCALENDAR, found "${
+        (body.split(/\r?\n/, 1)[0] ?? "").slice(0, 60)
+      }"`,
+    );
+  }
+  let jcal: unknown;
+  try {
+    jcal = ICAL.parse(body);
+  } catch (e) {
+    // ical.js stops at the first bad line; salvage what can be read.
+    return salvage(body, e);
+  }
+  const first = Array.isArray(jcal) && typeof jcal[0] === "string" ? jcal : null;
+  const components = first ? [first] : (jcal as unknown[]);
+  if (!Array.isArray(components) || components.length === 0) {
+    throw new IcsError("not an iCalendar document: no component found");
+  }
+  const comp = new ICAL.Component(components[0] as never);
+  if (comp.name !== "vcalendar" && comp.name !== "vevent") {
+    throw new IcsError(
+      `not an iCalendar document: expected VCALENDAR, found ${comp.name.toUpperCase()}`,
+    );
+  }
+  return { root: comp, losses: [] };
+}
+
+// The document did not parse as a whole: rebuild a calendar from the
+// VTIMEZONE and VEVENT blocks that parse on their own, and report the rest.
+function salvage(body: string, cause: unknown): { root: Component; losses: string[] } {
+  const lines = body.replace(/\r\n/g, "\n").replace(/\n[ \t]/g, "").split("\n");
+  const blocks: { name: string; lines: string[] }[] = [];
+  let current: { name: string; lines: string[] } | null = null;
+  let depth = 0;
+  for (const line of lines) {
+    const begin = /^BEGIN:(VEVENT|VTIMEZONE)\s*$/i.exec(line);
+    if (!current && begin) {
+      current = { name: begin[1].toUpperCase(), lines: [] };
+      depth = 0;
+    }
+    if (!current) continue;
+    current.lines.push(line);
+    if (/^BEGIN:/i.test(line)) depth++;
+    if (/^END:/i.test(line) && --depth === 0) {
+      blocks.push(current);
+      current = null;
+    }
+  }
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  if (blocks.length === 0) {
+    throw new IcsError(`not a readable iCalendar document: ${reason}`);
+  }
+  const calendar = new ICAL.Component(["vcalendar", [], []]);
+  const broken: string[] = [];
+  for (const block of blocks) {
+    try {
+      const jcal = ICAL.parse(block.lines.join("\r\n"));
+      calendar.addSubcomponent(new ICAL.Component(jcal as never));
+    } catch (e) {
+      const uid = block.lines.find((l) => /^UID[:;]/i.test(l))?.replace(/^UID[^:]*:/i, "") ?? null;
+      broken.push(`${block.name}${uid ? ` ${uid}` : ""}: ${e instanceof Error ? e.message : e}`);
+    }
+  }
+  if (calendar.getAllSubcomponents().length === 0) {
+    throw new IcsError(`not a readable iCalendar document: ${broken.join("; ") || reason}`);
+  }
+  return { root: calendar, losses: broken };
+}
+
+function calendarDefaultZone(root: Component, ownerZone: string): string {
+  const declared = root.getFirstPropertyValue("x-wr-timezone");
+  return typeof declared === "string" && isKnownTimeZone(declared) ? declared : ownerZone;
+}
+
+// ical.js resolves TZIDs against the document's own VTIMEZONEs, and falls
+// back to its global TimezoneService. Registering every VTIMEZONE there for
+// the duration of the import (synchronously, then restoring whatever was
+// there) makes both paths agree and keeps imports from leaking into each
+// other.
+function withRegisteredTimezones(root: Component, fn: () => void) {
+  const registered: { tzid: string; previous: unknown }[] = [];
+  for (const vtimezone of root.getAllSubcomponents("vtimezone")) {
+    const tzid = vtimezone.getFirstPropertyValue("tzid");
+    if (typeof tzid !== "string" || tzid === "") continue;
+    try {
+      const zone = new ICAL.Timezone(vtimezone);
+      registered.push({
+        tzid,
+        previous: ICAL.TimezoneService.has(tzid) ? ICAL.TimezoneService.get(tzid) : null,
+      });
+      ICAL.TimezoneService.register(zone, tzid);
+    } catch { /* an unusable VTIMEZONE: times in it fall back to the IANA zone */ }
+  }
+  try {
+    fn();
+  } finally {
+    for (const { tzid, previous } of registered.reverse()) {
+      if (previous) ICAL.TimezoneService.register(previous as never, tzid);
+      else ICAL.TimezoneService.remove(tzid);
+    }
+  }
+}
+
+interface EventGroup {
+  uid: string;
+  master: Component | null;
+  overrides: Component[];
+}
+
+function groupByUid(vevents: Component[], skipped: SkippedEvent[]): EventGroup[] {
+  const groups = new Map<string, EventGroup>();
+  for (const vevent of vevents) {
+    let uid = vevent.getFirstPropertyValue("uid");
+    if (typeof uid !== "string" || uid.trim() === "") {
+      // RFC 5545 requires a UID; some exporters omit it. A hash of the
+      // event's text keeps the id stable across syncs of the same file.
+      if (!vevent.hasProperty("dtstart")) {
+        skipped.push({ externalId: null, reason: "event without UID and DTSTART" });
+        continue;
+      }
+      uid = `nouid-${fnv1a(vevent.toString())}`;
+    }
+    let group = groups.get(uid as string);
+    if (!group) {
+      group = { uid: uid as string, master: null, overrides: [] };
+      groups.set(uid as string, group);
+    }
+    if (vevent.hasProperty("recurrence-id")) group.overrides.push(vevent);
+    else if (group.master === null) group.master = vevent;
+    else skipped.push({ externalId: uid as string, reason: "duplicate event with the same UID" });
+  }
+  return [...groups.values()];
+}
+
+interface Occurrence {
+  startMs: number;
+  endMs: number;
+  allDay: boolean;
+}
+
+function expandGroup(group: EventGroup, options: ExpandOptions, ownerZone: string, out: IcsImport) {
+  const fromMs = options.from.getTime();
+  const toMs = options.to.getTime();
+  const limit = options.maxOccurrencesPerEvent ?? DEFAULT_MAX_OCCURRENCES;
+  const overrideKeys = new Set<string>();
+  const emit = (id: string, occ: Occurrence, meetingId: string | null) => {
+    if (occ.endMs <= fromMs || occ.startMs >= toMs) return;
+    out.busy.push({
+      externalId: id,
+      start: new Date(occ.startMs).toISOString(),
+      end: new Date(occ.endMs).toISOString(),
+      allDay: occ.allDay,
+      meetingId,
+    });
+  };
+
+  for (const override of group.overrides) {
+    out.eventCount++;
+    try {
+      assertWellFormed(override);
+      const recurrenceId = override.getFirstPropertyValue("recurrence-id") as Time;
+      const key = instantKey(recurrenceId, override.getFirstProperty("recurrence-id"), options);
+      overrideKeys.add(key);
+      if (!isBusy(override)) continue;
+      const occ = singleOccurrence(override, options, ownerZone);
+      if (occ) emit(`${group.uid}/${key}`, occ, meetingIdOf(override));
+    } catch (e) {
+      out.skipped.push({ externalId: group.uid, reason: `override: ${describe(e)}` });
+    }
+  }
+
+  const master = group.master;
+  if (!master) return;
+  out.eventCount++;
+  try {
+    assertWellFormed(master);
+    if (!isBusy(master)) return;
+    const meetingId = meetingIdOf(master);
+    const first = singleOccurrence(master, options, ownerZone);
+    if (!first) return;
+    if (!master.hasProperty("rrule") && !master.hasProperty("rdate")) {
+      emit(group.uid, first, meetingId);
+      return;
+    }
+    const durationMs = first.endMs - first.startMs;
+    const dtstartProp = master.getFirstProperty("dtstart");
+    const periods = rdatePeriods(master, options);
+    const dateOptions = { ...options, timeZone: ownerZone };
+    const event = new ICAL.Event(master);
+    const iterator = event.iterator();
+    let emitted = 0;
+    for (let i = 0; i < MAX_ITERATIONS; i++) {
+      const next = iterator.next();
+      if (!next) return;
+      const startMs = timeToEpochMs(next, dtstartProp, next.isDate ? dateOptions : options);
+      if (startMs >= toMs) return;
+      const key = instantKey(next, dtstartProp, options);
+      if (overrideKeys.has(key)) continue;
+      // An RDATE may be a date-time in a date-time series and vice versa; its
+      // length is the master's either way.
+      const endMs = periods.get(key) ?? startMs + durationMs;
+      if (endMs <= fromMs) continue;
+      if (emitted >= limit) {
+        out.skipped.push({
+          externalId: group.uid,
+          reason: `recurrence cut after ${limit} occurrences in the sync window`,
+        });
+        return;
+      }
+      emit(`${group.uid}/${key}`, { startMs, endMs, allDay: next.isDate }, meetingId);
+      emitted++;
+    }
+    out.skipped.push({
+      externalId: group.uid,
+      reason: `recurrence not followed past ${MAX_ITERATIONS} steps`,
+    });
+  } catch (e) {
+    out.skipped.push({ externalId: group.uid, reason: describe(e) });
+  }
+}
+
+// What ical.js accepts but no calendar means: a parameter name with stray
+// characters (DTSTART;;VALUE=...), or two DTSTARTs.
+function assertWellFormed(vevent: Component) {
+  for (const prop of vevent.getAllProperties()) {
+    const params = (prop.toJSON() as unknown[])[1] as Record<string, unknown>;
+    for (const name of Object.keys(params)) {
+      if (!/^[A-Za-z0-9-]+$/.test(name)) {
+        throw new Error(`malformed parameter "${name}" on ${prop.name.toUpperCase()}`);
+      }
+    }
+  }
+  for (const name of ["dtstart", "dtend", "duration", "recurrence-id"]) {
+    if (vevent.getAllProperties(name).length > 1) {
+      throw new Error(`${name.toUpperCase()} appears more than once`);
+    }
+  }
+  if (vevent.hasProperty("dtend") && vevent.hasProperty("duration")) {
+    throw new Error("DTEND and DURATION are both present");
+  }
+}
+
+// Transparent (free) and cancelled events take no time.
+function isBusy(vevent: Component): boolean {
+  const transp = String(vevent.getFirstPropertyValue("transp") ?? "OPAQUE").toUpperCase();
+  const status = String(vevent.getFirstPropertyValue("status") ?? "").toUpperCase();
+  return transp !== "TRANSPARENT" && status !== "CANCELLED";
+}
+
+function meetingIdOf(vevent: Component): string | null {
+  const v = vevent.getFirstPropertyValue(MEETING_ID_PROPERTY.toLowerCase());
+  return typeof v === "string" && v !== "" ? v : null;
+}
+
+// Start and end of an event (or of one override), per RFC 5545 3.6.1: DTEND,
+// else DURATION, else one day for a date and no time for a date-time.
+function singleOccurrence(
+  vevent: Component,
+  options: ExpandOptions,
+  ownerZone: string,
+): Occurrence | null {
+  const dtstartProp = vevent.getFirstProperty("dtstart");
+  if (!dtstartProp) throw new Error("DTSTART is missing");
+  const start = dtstartProp.getFirstValue() as Time;
+  if (!(start instanceof ICAL.Time)) throw new Error("DTSTART is not a date or date-time");
+  const zoneOptions = start.isDate ? { ...options, timeZone: ownerZone } : options;
+  const startMs = timeToEpochMs(start, dtstartProp, zoneOptions);
+  let endMs: number;
+  const dtendProp = vevent.getFirstProperty("dtend");
+  const durationValue = vevent.getFirstPropertyValue("duration");
+  if (dtendProp) {
+    const end = dtendProp.getFirstValue() as Time;
+    if (!(end instanceof ICAL.Time)) throw new Error("DTEND is not a date or date-time");
+    endMs = timeToEpochMs(
+      end,
+      dtendProp,
+      end.isDate ? { ...options, timeZone: ownerZone } : options,
+    );
+  } else if (durationValue) {
+    const seconds = (durationValue as InstanceType<typeof ICAL.Duration>).toSeconds();
+    if (!Number.isFinite(seconds) || Math.abs(seconds) > MAX_EVENT_SECONDS) {
+      throw new Error(`DURATION ${durationValue} is not a plausible event length`);
+    }
+    endMs = startMs + seconds * 1000;
+    if (start.isDate) {
+      // Days of an all-day event are local days: DST does not shorten them.
+      const end = start.clone();
+      end.addDuration(durationValue as InstanceType<typeof ICAL.Duration>);
+      endMs = timeToEpochMs(end, dtstartProp, zoneOptions);
+    }
+  } else if (start.isDate) {
+    const end = start.clone();
+    end.day += 1;
+    endMs = timeToEpochMs(end, dtstartProp, zoneOptions);
+  } else {
+    endMs = startMs;
+  }
+  if (!Number.isFinite(startMs) || !Number.isFinite(endMs)) {
+    throw new Error("DTSTART or DTEND is out of range");
+  }
+  if (endMs - startMs > MAX_EVENT_SECONDS * 1000) {
+    throw new Error("the event lasts longer than five years");
+  }
+  if (endMs < startMs) throw new Error("DTEND is before DTSTART");
+  // A zero-length event (DTSTART only) marks a moment, not busy time.
+  if (endMs === startMs) return null;
+  return { startMs, endMs, allDay: start.isDate };
+}
+
+// RDATE;VALUE=PERIOD gives an occurrence its own end.
+function rdatePeriods(vevent: Component, options: ExpandOptions): Map<string, number> {
+  const periods = new Map<string, number>();
+  for (const prop of vevent.getAllProperties("rdate")) {
+    for (const value of prop.getValues()) {
+      if (value instanceof ICAL.Period) {
+        const start = value.start;
+        const endMs = timeToEpochMs(value.getEnd(), prop, options);
+        periods.set(instantKey(start, prop, options), endMs);
+      }
+    }
+  }
+  return periods;
+}
+
+// A time's instant. ical.js knows UTC and zones defined in the document;
+// a TZID it does not know (no VTIMEZONE) is read as an IANA zone, and a
+// floating time in the calendar's or the owner's zone.
+function timeToEpochMs(
+  time: Time,
+  prop: InstanceType<typeof ICAL.Property> | null,
+  options: ExpandOptions,
+): number {
+  const zone = time.zone;
+  const definedZone = zone && zone.tzid !== "floating" && zone !== ICAL.Timezone.localTimezone;
+  if (!time.isDate && definedZone) return time.toUnixTime() * 1000;
+  const tzid = prop?.getParameter("tzid");
+  const zoneName = !time.isDate && typeof tzid === "string" && isKnownTimeZone(tzid)
+    ? tzid
+    : options.timeZone;
+  if (!time.isDate && typeof tzid === "string" && !isKnownTimeZone(tzid)) {
+    throw new Error(`unknown time zone "${tzid}" (no VTIMEZONE defines it)`);
+  }
+  return wallTimeToEpochMs(
+    {
+      year: time.year,
+      month: time.month,
+      day: time.day,
+      hour: time.hour,
+      minute: time.minute,
+      second: time.second,
+    },
+    zoneName,
+  );
+}
+
+// The key that ties an override's RECURRENCE-ID to the occurrence it
+// replaces: the UTC instant for date-times, the date for dates.
+function instantKey(
+  time: Time,
+  prop: InstanceType<typeof ICAL.Property> | null,
+  options: ExpandOptions,
+): string {
+  if (time.isDate) {
+    return `${String(time.year).padStart(4, "0")}${String(time.month).padStart(2, "0")}${
+      String(time.day).padStart(2, "0")
+    }`;
+  }
+  return new Date(timeToEpochMs(time, prop, options)).toISOString().replace(/[-:]|\.\d{3}/g, "");
+}
+
+function describe(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+// 64-bit FNV-1a, hex: a stable id for events without a UID.
+function fnv1a(text: string): string {
+  let hash = 0xcbf29ce484222325n;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= BigInt(text.charCodeAt(i));
+    hash = (hash * 0x100000001b3n) & 0xffffffffffffffffn;
+  }
+  return hash.toString(16).padStart(16, "0");
+}
