@@ -21,3 +21,33 @@ export function backoffDelayMs(
   const jittered = Math.floor(random() * ceiling);
   return retryAfterMs === null ? jittered : Math.max(retryAfterMs, jittered);
 }
+
+// Retry a provider call in place while the wait is short: rate limits with
+// a small Retry-After, 5xx and connection errors. A longer wait is the sync
+// schedule's business (next_attempt_at), so the error goes up.
+export async function withRetries<T>(
+  call: () => Promise<T>,
+  options: {
+    attempts?: number;
+    policy?: BackoffPolicy;
+    maxInlineWaitMs?: number;
+    isRetryable: (e: unknown) => boolean;
+    retryAfterMs: (e: unknown) => number | null;
+    sleep?: (ms: number) => Promise<void>;
+  },
+): Promise<T> {
+  const attempts = options.attempts ?? 3;
+  const policy = options.policy ?? REQUEST_BACKOFF;
+  const maxWait = options.maxInlineWaitMs ?? 10_000;
+  const sleep = options.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
+  for (let attempt = 0;; attempt++) {
+    try {
+      return await call();
+    } catch (e) {
+      if (attempt + 1 >= attempts || !options.isRetryable(e)) throw e;
+      const wait = backoffDelayMs(attempt, policy, options.retryAfterMs(e));
+      if (wait > maxWait) throw e;
+      await sleep(wait);
+    }
+  }
+}

@@ -76,3 +76,7 @@ export function isTransient(e: unknown): boolean {
   // fetch's TypeError: connection refused, reset, DNS.
   return e instanceof TypeError;
 }
+
+export function retryAfterOf(e: unknown): number | null {
+  return e instanceof RateLimitedError ? e.retryAfterMs : null;
+}

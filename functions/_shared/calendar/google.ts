@@ -6,11 +6,14 @@ import {
   CalendarError,
   CursorInvalidError,
   InvalidResponseError,
+  isTransient,
   NotFoundError,
   parseRetryAfter,
   PreconditionFailedError,
   RateLimitedError,
+  retryAfterOf,
 } from "./errors.ts";
+import { withRetries } from "./backoff.ts";
 import type { TokenSource } from "./oauth.ts";
 import type {
   BusyOccurrence,
@@ -48,6 +51,7 @@ export class GoogleCalendarClient {
     readonly tokens: TokenSource,
     readonly baseUrl: string = GOOGLE_API_BASE,
     readonly fetchFn: typeof fetch = fetch,
+    readonly sleep?: (ms: number) => Promise<void>,
   ) {}
 
   // Everything since `syncToken` (null: a full listing from window.from).
@@ -146,6 +150,16 @@ export class GoogleCalendarClient {
   }
 
   #json(method: string, url: string, body?: unknown, ifMatch?: string | null): Promise<unknown> {
+    // A POST that failed with a 5xx may have created the event: only a rate
+    // limit (nothing done) is safe to repeat.
+    return withRetries(() => this.#once(method, url, body, ifMatch), {
+      isRetryable: (e) => method === "POST" ? e instanceof RateLimitedError : isTransient(e),
+      retryAfterMs: retryAfterOf,
+      sleep: this.sleep,
+    });
+  }
+
+  #once(method: string, url: string, body?: unknown, ifMatch?: string | null): Promise<unknown> {
     return this.tokens.run(async (token) => {
       const headers: Record<string, string> = { Authorization: `Bearer ${token}` };
       if (body !== undefined) headers["Content-Type"] = "application/json";

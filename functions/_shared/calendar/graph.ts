@@ -7,11 +7,14 @@ import {
   CalendarError,
   CursorInvalidError,
   InvalidResponseError,
+  isTransient,
   NotFoundError,
   parseRetryAfter,
   PreconditionFailedError,
   RateLimitedError,
+  retryAfterOf,
 } from "./errors.ts";
+import { withRetries } from "./backoff.ts";
 import type { TokenSource } from "./oauth.ts";
 import type {
   BusyOccurrence,
@@ -51,6 +54,7 @@ export class GraphCalendarClient {
     readonly tokens: TokenSource,
     readonly baseUrl: string = GRAPH_API_BASE,
     readonly fetchFn: typeof fetch = fetch,
+    readonly sleep?: (ms: number) => Promise<void>,
   ) {}
 
   // Changes since `deltaLink` (null: the full view of the window). The
@@ -145,6 +149,16 @@ export class GraphCalendarClient {
   }
 
   #json(method: string, url: string, body?: unknown, ifMatch?: string | null): Promise<unknown> {
+    // A POST that failed with a 5xx may have created the event: only a rate
+    // limit (nothing done) is safe to repeat.
+    return withRetries(() => this.#once(method, url, body, ifMatch), {
+      isRetryable: (e) => method === "POST" ? e instanceof RateLimitedError : isTransient(e),
+      retryAfterMs: retryAfterOf,
+      sleep: this.sleep,
+    });
+  }
+
+  #once(method: string, url: string, body?: unknown, ifMatch?: string | null): Promise<unknown> {
     return this.tokens.run(async (token) => {
       const headers: Record<string, string> = {
         Authorization: `Bearer ${token}`,

@@ -6,7 +6,7 @@
 import ICAL from "ical.js";
 import type { BusyOccurrence, SkippedEvent } from "./types.ts";
 import { MEETING_ID_PROPERTY } from "./types.ts";
-import { isKnownTimeZone, wallTimeToEpochMs } from "./zoned_time.ts";
+import { isKnownTimeZone, wallTimeToEpochMs, zoneOffsetMs } from "./zoned_time.ts";
 
 export class IcsError extends Error {
   override name = "IcsError";
@@ -50,7 +50,7 @@ export function importIcs(text: string, options: ExpandOptions): IcsImport {
     eventCount: 0,
   };
   const defaultZone = calendarDefaultZone(root, options.timeZone);
-  withRegisteredTimezones(root, () => {
+  withRegisteredTimezones(root, referencedZones(text), () => {
     const vevents = root.name === "vevent" ? [root] : root.getAllSubcomponents("vevent");
     for (const group of groupByUid(vevents, out.skipped)) {
       expandGroup(group, { ...options, timeZone: defaultZone }, options.timeZone, out);
@@ -148,19 +148,29 @@ function calendarDefaultZone(root: Component, ownerZone: string): string {
 // the duration of the import (synchronously, then restoring whatever was
 // there) makes both paths agree and keeps imports from leaking into each
 // other.
-function withRegisteredTimezones(root: Component, fn: () => void) {
+function withRegisteredTimezones(root: Component, referenced: Set<string>, fn: () => void) {
   const registered: { tzid: string; previous: unknown }[] = [];
+  const register = (tzid: string, zone: InstanceType<typeof ICAL.Timezone>) => {
+    registered.push({
+      tzid,
+      previous: ICAL.TimezoneService.has(tzid) ? ICAL.TimezoneService.get(tzid) : null,
+    });
+    ICAL.TimezoneService.register(zone, tzid);
+  };
+  const defined = new Set<string>();
   for (const vtimezone of root.getAllSubcomponents("vtimezone")) {
     const tzid = vtimezone.getFirstPropertyValue("tzid");
     if (typeof tzid !== "string" || tzid === "") continue;
     try {
-      const zone = new ICAL.Timezone(vtimezone);
-      registered.push({
-        tzid,
-        previous: ICAL.TimezoneService.has(tzid) ? ICAL.TimezoneService.get(tzid) : null,
-      });
-      ICAL.TimezoneService.register(zone, tzid);
+      register(tzid, new ICAL.Timezone(vtimezone));
+      defined.add(tzid);
     } catch { /* an unusable VTIMEZONE: times in it fall back to the IANA zone */ }
+  }
+  // A TZID the document names but does not define (common in CalDAV
+  // resources and hand-written files) is taken from the runtime's tz
+  // database, so that ical.js compares UNTIL and EXDATE in the right zone.
+  for (const tzid of referenced) {
+    if (!defined.has(tzid) && isKnownTimeZone(tzid)) register(tzid, intlTimezone(tzid));
   }
   try {
     fn();
@@ -170,6 +180,65 @@ function withRegisteredTimezones(root: Component, fn: () => void) {
       else ICAL.TimezoneService.remove(tzid);
     }
   }
+}
+
+function referencedZones(text: string): Set<string> {
+  const zones = new Set<string>();
+  for (const m of text.matchAll(/;TZID=("?)([^";:]+)\1[;:]/gi)) zones.add(m[2]);
+  return zones;
+}
+
+const intlZoneCache = new Map<string, InstanceType<typeof ICAL.Timezone>>();
+const TRANSITION_YEARS: [number, number] = [1970, 2050];
+
+// A VTIMEZONE built from the runtime's tz database: one observance per
+// offset change between 1970 and 2050, found by weekly sampling and then
+// narrowed to the minute.
+export function intlTimezone(tzid: string): InstanceType<typeof ICAL.Timezone> {
+  const cached = intlZoneCache.get(tzid);
+  if (cached) return cached;
+  const week = 7 * 86_400_000;
+  const start = Date.UTC(TRANSITION_YEARS[0], 0, 1);
+  const end = Date.UTC(TRANSITION_YEARS[1], 0, 1);
+  const offsetAt = (ms: number) => Math.round(zoneOffsetMs(tzid, ms) / 60_000);
+  const lines = ["BEGIN:VTIMEZONE", `TZID:${tzid}`];
+  const observance = (atMs: number, from: number, to: number) => {
+    const local = new Date(atMs + from * 60_000).toISOString().replace(/[-:]|\.\d{3}Z/g, "");
+    lines.push(
+      "BEGIN:STANDARD",
+      `DTSTART:${local}`,
+      `TZOFFSETFROM:${utcOffset(from)}`,
+      `TZOFFSETTO:${utcOffset(to)}`,
+      "END:STANDARD",
+    );
+  };
+  let previous = offsetAt(start);
+  observance(start, previous, previous);
+  for (let t = start + week; t <= end; t += week) {
+    const current = offsetAt(t);
+    if (current === previous) continue;
+    let lo = t - week;
+    let hi = t;
+    while (hi - lo > 60_000) {
+      const mid = lo + Math.floor((hi - lo) / 120_000) * 60_000;
+      if (offsetAt(mid) === previous) lo = mid;
+      else hi = mid;
+    }
+    observance(hi, previous, current);
+    previous = current;
+  }
+  lines.push("END:VTIMEZONE");
+  const zone = new ICAL.Timezone(new ICAL.Component(ICAL.parse(lines.join("\r\n")) as never));
+  intlZoneCache.set(tzid, zone);
+  return zone;
+}
+
+function utcOffset(minutes: number): string {
+  const sign = minutes < 0 ? "-" : "+";
+  const abs = Math.abs(minutes);
+  return `${sign}${String(Math.floor(abs / 60)).padStart(2, "0")}${
+    String(abs % 60).padStart(2, "0")
+  }`;
 }
 
 interface EventGroup {
@@ -254,12 +323,29 @@ function expandGroup(group: EventGroup, options: ExpandOptions, ownerZone: strin
       return;
     }
     const durationMs = first.endMs - first.startMs;
-    const dtstartProp = master.getFirstProperty("dtstart");
+    const dtstartProp = master.getFirstProperty("dtstart")!;
     const periods = rdatePeriods(master, options);
     const dateOptions = { ...options, timeZone: ownerZone };
-    const event = new ICAL.Event(master);
-    const iterator = event.iterator();
+    // ical.js cannot order PERIOD values among RDATEs; they are emitted
+    // here and left out of its expansion.
+    const expandable = periods.size > 0 ? withoutPeriodRdates(master) : master;
+    const excluded = exdateKeys(master, options);
     let emitted = 0;
+    for (const [key, period] of periods) {
+      if (overrideKeys.has(key) || excluded.has(key)) continue;
+      if (period.endMs <= fromMs || period.startMs >= toMs) continue;
+      emit(`${group.uid}/${key}`, { ...period, allDay: false }, meetingId);
+      emitted++;
+    }
+    if (!expandable.hasProperty("rrule") && !expandable.hasProperty("rdate")) {
+      const key = instantKey(dtstartProp.getFirstValue() as Time, dtstartProp, options);
+      if (!overrideKeys.has(key) && !excluded.has(key)) {
+        emit(`${group.uid}/${key}`, first, meetingId);
+      }
+      return;
+    }
+    const event = new ICAL.Event(expandable);
+    const iterator = event.iterator();
     for (let i = 0; i < MAX_ITERATIONS; i++) {
       const next = iterator.next();
       if (!next) return;
@@ -269,7 +355,7 @@ function expandGroup(group: EventGroup, options: ExpandOptions, ownerZone: strin
       if (overrideKeys.has(key)) continue;
       // An RDATE may be a date-time in a date-time series and vice versa; its
       // length is the master's either way.
-      const endMs = periods.get(key) ?? startMs + durationMs;
+      const endMs = startMs + durationMs;
       if (endMs <= fromMs) continue;
       if (emitted >= limit) {
         out.skipped.push({
@@ -379,18 +465,40 @@ function singleOccurrence(
 }
 
 // RDATE;VALUE=PERIOD gives an occurrence its own end.
-function rdatePeriods(vevent: Component, options: ExpandOptions): Map<string, number> {
-  const periods = new Map<string, number>();
+function rdatePeriods(
+  vevent: Component,
+  options: ExpandOptions,
+): Map<string, { startMs: number; endMs: number }> {
+  const periods = new Map<string, { startMs: number; endMs: number }>();
   for (const prop of vevent.getAllProperties("rdate")) {
     for (const value of prop.getValues()) {
       if (value instanceof ICAL.Period) {
-        const start = value.start;
-        const endMs = timeToEpochMs(value.getEnd(), prop, options);
-        periods.set(instantKey(start, prop, options), endMs);
+        periods.set(instantKey(value.start, prop, options), {
+          startMs: timeToEpochMs(value.start, prop, options),
+          endMs: timeToEpochMs(value.getEnd(), prop, options),
+        });
       }
     }
   }
   return periods;
+}
+
+function withoutPeriodRdates(vevent: Component): Component {
+  const copy = new ICAL.Component(vevent.toJSON() as never, vevent.parent ?? undefined);
+  for (const prop of copy.getAllProperties("rdate")) {
+    if (prop.getValues().some((v) => v instanceof ICAL.Period)) copy.removeProperty(prop);
+  }
+  return copy;
+}
+
+function exdateKeys(vevent: Component, options: ExpandOptions): Set<string> {
+  const keys = new Set<string>();
+  for (const prop of vevent.getAllProperties("exdate")) {
+    for (const value of prop.getValues()) {
+      if (value instanceof ICAL.Time) keys.add(instantKey(value, prop, options));
+    }
+  }
+  return keys;
 }
 
 // A time's instant. ical.js knows UTC and zones defined in the document;
