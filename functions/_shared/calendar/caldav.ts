@@ -190,12 +190,15 @@ export class CalDavClient {
     else headers["If-Match"] = condition.etag;
     const res = await this.#send("PUT", url, ics, headers);
     await res.body?.cancel();
-    const etag = res.headers.get("ETag");
-    if (etag) return etag;
+    return res.headers.get("ETag") ?? await this.etag(url);
+  }
+
+  async etag(href: string): Promise<string | null> {
+    const url = this.#resolve(href) ?? href;
     const body = `<?xml version="1.0" encoding="utf-8"?>
 <d:propfind xmlns:d="DAV:"><d:prop><d:getetag/></d:prop></d:propfind>`;
-    const check = await this.#send("PROPFIND", url, body, { Depth: "0" });
-    return text(okProp(multistatus(await check.text())[0])?.getetag);
+    const res = await this.#send("PROPFIND", url, body, { Depth: "0" });
+    return text(okProp(multistatus(await res.text())[0])?.getetag);
   }
 
   async delete(href: string, etag: string | null): Promise<void> {

@@ -136,6 +136,17 @@ export class GoogleCalendarClient {
     return { externalId: updated.id, etag: updated.etag ?? null };
   }
 
+  async etag(calendarId: string, eventId: string): Promise<string | null> {
+    const event = await this.#json(
+      "GET",
+      `${this.#calendarPath(calendarId)}/events/${encodeURIComponent(eventId)}`,
+    ) as GoogleEvent;
+    if (event.status === "cancelled") {
+      throw new NotFoundError("google", "GET: the event was deleted", 410);
+    }
+    return event.etag ?? null;
+  }
+
   async delete(calendarId: string, eventId: string, etag: string | null): Promise<void> {
     await this.#json(
       "DELETE",

@@ -133,6 +133,14 @@ export class GraphCalendarClient {
     return { externalId: updated.id, etag: updated["@odata.etag"] ?? null };
   }
 
+  async etag(eventId: string): Promise<string | null> {
+    const event = await this.#json(
+      "GET",
+      `${this.baseUrl}/me/events/${encodeURIComponent(eventId)}`,
+    ) as GraphEvent;
+    return event["@odata.etag"] ?? null;
+  }
+
   async delete(eventId: string, etag: string | null): Promise<void> {
     await this.#json(
       "DELETE",

@@ -15,14 +15,14 @@ export function meetingResourceName(meetingId: string): string {
   return `${encodeURIComponent(meetingId)}.ics`;
 }
 
-export function meetingToIcs(event: OutgoingEvent, sequence: number, now = new Date()): string {
+export function meetingToIcs(event: OutgoingEvent, now = new Date()): string {
   const calendar = new ICAL.Component(["vcalendar", [], []]);
   calendar.addPropertyWithValue("prodid", "-//meeting-scheduler//calendar sync//EN");
   calendar.addPropertyWithValue("version", "2.0");
   const vevent = new ICAL.Component("vevent");
   vevent.addPropertyWithValue("uid", meetingUid(event.meetingId));
   vevent.addPropertyWithValue("dtstamp", ICAL.Time.fromJSDate(now, true));
-  vevent.addPropertyWithValue("sequence", sequence);
+  vevent.addPropertyWithValue("sequence", event.sequence);
   if (event.allDay) {
     const start = ICAL.Time.fromDateString(localDate(Date.parse(event.start), event.timeZone));
     const end = ICAL.Time.fromDateString(localDate(Date.parse(event.end), event.timeZone));

@@ -33,6 +33,8 @@ export interface OutgoingEvent {
   timeZone: string;
   attendees: { email: string; name?: string }[];
   organizerEmail: string | null;
+  // Grows with every change of the meeting (iCalendar SEQUENCE).
+  sequence: number;
 }
 
 // What a push answered: where the event lives now and its version tag, for
