@@ -65,7 +65,10 @@ Deno.test("google: a full pull pages through, then an incremental pull sees only
     assertEquals(holiday.busy.map((b) => [b.start, b.end, b.allDay]), [
       ["2026-12-23T23:00:00.000Z", "2026-12-24T23:00:00.000Z", true],
     ]);
-    assertEquals(first.result.items.find((i) => i.itemId === "free-time")!.busy, []);
+    assertEquals(
+      first.result.items.find((i) => i.itemId === "free-time")!.busy.map((b) => b.free),
+      [true],
+    );
 
     g.put("primary", {
       id: "ev1",

@@ -17,11 +17,18 @@ function load(name: string, from: string, to: string, timeZone = "UTC"): IcsImpo
   return importIcs(fixture(name), { timeZone, from: new Date(from), to: new Date(to) });
 }
 
-const ranges = (r: IcsImport) => r.busy.map((b) => [b.start, b.end]);
+// Busy time only: free (transparent) occurrences are imported but block nothing.
+const ranges = (r: IcsImport) => r.busy.filter((b) => !b.free).map((b) => [b.start, b.end]);
 const z = (s: string) => new Date(s).toISOString();
 
 type Expectation =
-  | { window: [string, string]; timeZone?: string; busy: [string, string][]; skipped?: RegExp[] }
+  | {
+    window: [string, string];
+    timeZone?: string;
+    busy: [string, string][];
+    free?: number;
+    skipped?: RegExp[];
+  }
   | { rejected: RegExp };
 
 // Every file in the folder must be listed here: a new fixture fails this
@@ -63,10 +70,12 @@ const EXPECTED: Record<string, Expectation> = {
   "icaljs_day_long_recur_yearly.ics": {
     window: ["2012-01-01", "2013-01-01"],
     busy: [], // TRANSP:TRANSPARENT
+    free: 107, // weekdays from Friday 3 August to the end of 2012, as free time
   },
   "icaljs_forced_types.ics": {
     window: ["2012-01-01", "2013-01-01"],
     busy: [], // TRANSP:TRANSPARENT
+    free: 1,
   },
   "icaljs_google_birthday.ics": {
     // Two UIDs: the 2014 one with RRULE COUNT=1 plus two RDATEs, and three
@@ -200,9 +209,11 @@ const EXPECTED: Record<string, Expectation> = {
     skipped: [/without UID and DTSTART/],
   },
   "pyical_example.ics": {
-    // Holidays marked TRANSPARENT: free, whatever their odd DTSTARTs.
+    // Holidays marked TRANSPARENT, with dates written as DTSTART:20220101
+    // (a DATE without VALUE=DATE): unreadable, each skipped with the reason.
     window: ["2022-01-01", "2023-01-01"],
     busy: [],
+    skipped: Array(3).fill(/invalid date-time value/),
   },
   "pyical_fuzz_testcase_invalid_month.ics": { rejected: /must start with BEGIN:VCALENDAR/ },
   "pyical_invalid_duration.ics": {
@@ -231,6 +242,7 @@ for (const [name, expected] of Object.entries(EXPECTED)) {
     }
     const r = load(name, expected.window[0], expected.window[1], expected.timeZone);
     assertEquals(ranges(r), expected.busy.map(([s, e]) => [z(s), z(e)]));
+    assertEquals(r.busy.filter((b) => b.free).length, expected.free ?? 0, "free occurrences");
     const reasons = r.skipped.map((s) => s.reason);
     assertEquals(reasons.length, (expected.skipped ?? []).length, reasons.join("; "));
     (expected.skipped ?? []).forEach((re, i) => assert(re.test(reasons[i]), reasons[i]));

@@ -221,10 +221,9 @@ function googleError(method: string, res: Response, body: unknown): Error {
   return new CalendarError("google", message, res.status, reason);
 }
 
-// A Google event's busy time: nothing for free (transparent) events; dates
-// of all-day events are the owner's local days.
+// A Google event's time (transparent ones marked free); dates of all-day
+// events are the owner's local days.
 export function googleBusy(event: GoogleEvent, window: SyncWindow): BusyOccurrence[] {
-  if (event.transparency === "transparent") return [];
   if (!event.start || !event.end) throw new Error("event without start or end");
   const allDay = Boolean(event.start.date);
   const startMs = googleTimeMs(event.start, window.timeZone);
@@ -236,6 +235,7 @@ export function googleBusy(event: GoogleEvent, window: SyncWindow): BusyOccurren
     start: new Date(startMs).toISOString(),
     end: new Date(endMs).toISOString(),
     allDay,
+    free: event.transparency === "transparent",
     meetingId: event.extendedProperties?.private?.schedulerMeetingId ?? null,
   }];
 }

@@ -222,7 +222,6 @@ function graphError(method: string, res: Response, body: unknown): Error {
 // Free and working-elsewhere leave the time bookable; tentative, busy, away
 // and unknown block it.
 export function graphBusy(event: GraphEvent, window: SyncWindow): BusyOccurrence[] {
-  if (event.showAs === "free" || event.showAs === "workingElsewhere") return [];
   if (!event.start || !event.end) throw new Error("event without start or end");
   const allDay = event.isAllDay === true;
   const startMs = graphTimeMs(event.start, allDay, window.timeZone);
@@ -234,6 +233,7 @@ export function graphBusy(event: GraphEvent, window: SyncWindow): BusyOccurrence
     start: new Date(startMs).toISOString(),
     end: new Date(endMs).toISOString(),
     allDay,
+    free: event.showAs === "free" || event.showAs === "workingElsewhere",
     meetingId: null,
   }];
 }

@@ -1,11 +1,11 @@
 // iCalendar (RFC 5545) to busy time, with ical.js: parse, resolve time
-// zones, expand recurrences over a window, apply overrides, drop what is not
-// busy. One event that cannot be read is reported and skipped; the others
+// zones, expand recurrences over a window, apply overrides, drop what is
+// cancelled, mark what is free. One event that cannot be read is reported and skipped; the others
 // still import. A document that is not iCalendar at all is rejected with an
 // IcsError saying why.
 import ICAL from "ical.js";
 import type { BusyOccurrence, SkippedEvent } from "./types.ts";
-import { MEETING_ID_PROPERTY } from "./types.ts";
+import { MEETING_ID_PROPERTY, MEETING_UID_SUFFIX } from "./types.ts";
 import { isKnownTimeZone, wallTimeToEpochMs, zoneOffsetMs } from "./zoned_time.ts";
 
 export class IcsError extends Error {
@@ -283,14 +283,15 @@ function expandGroup(group: EventGroup, options: ExpandOptions, ownerZone: strin
   const toMs = options.to.getTime();
   const limit = options.maxOccurrencesPerEvent ?? DEFAULT_MAX_OCCURRENCES;
   const overrideKeys = new Set<string>();
-  const emit = (id: string, occ: Occurrence, meetingId: string | null) => {
+  const emit = (id: string, occ: Occurrence, source: Component) => {
     if (occ.endMs <= fromMs || occ.startMs >= toMs) return;
     out.busy.push({
       externalId: id,
       start: new Date(occ.startMs).toISOString(),
       end: new Date(occ.endMs).toISOString(),
       allDay: occ.allDay,
-      meetingId,
+      free: isFree(source),
+      meetingId: meetingIdOf(source, group.uid),
     });
   };
 
@@ -301,9 +302,9 @@ function expandGroup(group: EventGroup, options: ExpandOptions, ownerZone: strin
       const recurrenceId = override.getFirstPropertyValue("recurrence-id") as Time;
       const key = instantKey(recurrenceId, override.getFirstProperty("recurrence-id"), options);
       overrideKeys.add(key);
-      if (!isBusy(override)) continue;
+      if (isCancelled(override)) continue;
       const occ = singleOccurrence(override, options, ownerZone);
-      if (occ) emit(`${group.uid}/${key}`, occ, meetingIdOf(override));
+      if (occ) emit(`${group.uid}/${key}`, occ, override);
     } catch (e) {
       out.skipped.push({ externalId: group.uid, reason: `override: ${describe(e)}` });
     }
@@ -314,12 +315,11 @@ function expandGroup(group: EventGroup, options: ExpandOptions, ownerZone: strin
   out.eventCount++;
   try {
     assertWellFormed(master);
-    if (!isBusy(master)) return;
-    const meetingId = meetingIdOf(master);
+    if (isCancelled(master)) return;
     const first = singleOccurrence(master, options, ownerZone);
     if (!first) return;
     if (!master.hasProperty("rrule") && !master.hasProperty("rdate")) {
-      emit(group.uid, first, meetingId);
+      emit(group.uid, first, master);
       return;
     }
     const durationMs = first.endMs - first.startMs;
@@ -334,13 +334,13 @@ function expandGroup(group: EventGroup, options: ExpandOptions, ownerZone: strin
     for (const [key, period] of periods) {
       if (overrideKeys.has(key) || excluded.has(key)) continue;
       if (period.endMs <= fromMs || period.startMs >= toMs) continue;
-      emit(`${group.uid}/${key}`, { ...period, allDay: false }, meetingId);
+      emit(`${group.uid}/${key}`, { ...period, allDay: false }, master);
       emitted++;
     }
     if (!expandable.hasProperty("rrule") && !expandable.hasProperty("rdate")) {
       const key = instantKey(dtstartProp.getFirstValue() as Time, dtstartProp, options);
       if (!overrideKeys.has(key) && !excluded.has(key)) {
-        emit(`${group.uid}/${key}`, first, meetingId);
+        emit(`${group.uid}/${key}`, first, master);
       }
       return;
     }
@@ -364,7 +364,7 @@ function expandGroup(group: EventGroup, options: ExpandOptions, ownerZone: strin
         });
         return;
       }
-      emit(`${group.uid}/${key}`, { startMs, endMs, allDay: next.isDate }, meetingId);
+      emit(`${group.uid}/${key}`, { startMs, endMs, allDay: next.isDate }, master);
       emitted++;
     }
     out.skipped.push({
@@ -397,16 +397,22 @@ function assertWellFormed(vevent: Component) {
   }
 }
 
-// Transparent (free) and cancelled events take no time.
-function isBusy(vevent: Component): boolean {
-  const transp = String(vevent.getFirstPropertyValue("transp") ?? "OPAQUE").toUpperCase();
-  const status = String(vevent.getFirstPropertyValue("status") ?? "").toUpperCase();
-  return transp !== "TRANSPARENT" && status !== "CANCELLED";
+// A cancelled event or occurrence is no event at all.
+function isCancelled(vevent: Component): boolean {
+  return String(vevent.getFirstPropertyValue("status") ?? "").toUpperCase() === "CANCELLED";
 }
 
-function meetingIdOf(vevent: Component): string | null {
+// TRANSP:TRANSPARENT: shown, but free time.
+function isFree(vevent: Component): boolean {
+  return String(vevent.getFirstPropertyValue("transp") ?? "OPAQUE").toUpperCase() === "TRANSPARENT";
+}
+
+// Ours: our marker property, or our UID (which survives a round trip
+// through Google's or another server's iCalendar export).
+function meetingIdOf(vevent: Component, uid: string): string | null {
   const v = vevent.getFirstPropertyValue(MEETING_ID_PROPERTY.toLowerCase());
-  return typeof v === "string" && v !== "" ? v : null;
+  if (typeof v === "string" && v !== "") return v;
+  return uid.endsWith(MEETING_UID_SUFFIX) ? uid.slice(0, -MEETING_UID_SUFFIX.length) : null;
 }
 
 // Start and end of an event (or of one override), per RFC 5545 3.6.1: DTEND,

@@ -1,7 +1,7 @@
 // Shapes shared by every provider: what a sync pulls (busy occurrences and
 // deletions) and what it pushes (our meetings as external events).
 
-// One busy stretch of one event occurrence. `externalId` is stable across
+// One stretch of one event occurrence (busy, or marked free). `externalId` is stable across
 // syncs: the provider's id for single events and expanded instances, or
 // UID plus recurrence id for iCalendar sources.
 export interface BusyOccurrence {
@@ -9,6 +9,10 @@ export interface BusyOccurrence {
   start: string; // ISO 8601, UTC
   end: string;
   allDay: boolean;
+  // Marked free (transparent, showAs free): it blocks nothing, but it still
+  // describes this time, and a higher-priority source saying "free" wins
+  // over a lower one saying "busy".
+  free: boolean;
   // Set when the event carries our own marker: a meeting we pushed. The sync
   // never turns it into foreign busy time.
   meetingId: string | null;
