@@ -283,15 +283,21 @@ function expandGroup(group: EventGroup, options: ExpandOptions, ownerZone: strin
   const toMs = options.to.getTime();
   const limit = options.maxOccurrencesPerEvent ?? DEFAULT_MAX_OCCURRENCES;
   const overrideKeys = new Set<string>();
+  const traits = new Map<Component, { free: boolean; meetingId: string | null }>();
   const emit = (id: string, occ: Occurrence, source: Component) => {
     if (occ.endMs <= fromMs || occ.startMs >= toMs) return;
+    let t = traits.get(source);
+    if (!t) {
+      t = { free: isFree(source), meetingId: meetingIdOf(source, group.uid) };
+      traits.set(source, t);
+    }
     out.busy.push({
       externalId: id,
       start: new Date(occ.startMs).toISOString(),
       end: new Date(occ.endMs).toISOString(),
       allDay: occ.allDay,
-      free: isFree(source),
-      meetingId: meetingIdOf(source, group.uid),
+      free: t.free,
+      meetingId: t.meetingId,
     });
   };
 
@@ -344,7 +350,10 @@ function expandGroup(group: EventGroup, options: ExpandOptions, ownerZone: strin
       }
       return;
     }
-    const event = new ICAL.Event(expandable);
+    // Overrides are matched here; without an explicit (empty) list ical.js
+    // scans every VEVENT of the calendar for each event, O(n²) on big feeds.
+    const event = new ICAL.Event(expandable, { exceptions: [] });
+    speedUpZones(expandable);
     const iterator = event.iterator();
     for (let i = 0; i < MAX_ITERATIONS; i++) {
       const next = iterator.next();
@@ -550,7 +559,71 @@ function instantKey(
       String(time.day).padStart(2, "0")
     }`;
   }
-  return new Date(timeToEpochMs(time, prop, options)).toISOString().replace(/[-:]|\.\d{3}/g, "");
+  return compactUtc(timeToEpochMs(time, prop, options));
+}
+
+// 20240301T090000Z
+function compactUtc(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number) => (n < 10 ? "0" : "") + n;
+  return `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}T${p(d.getUTCHours())}${
+    p(d.getUTCMinutes())
+  }${p(d.getUTCSeconds())}Z`;
+}
+
+// ical.js recomputes a zone's UTC offset from its rules on every comparison
+// (a deep copy per step), which made recurrence expansion of a 5,000-event
+// feed take seconds. Offsets only change at transitions, so a zone's offset
+// is remembered per local hour (when the hour has no transition inside it).
+// The wrapper inherits everything else from the zone it stands for.
+type Zone = InstanceType<typeof ICAL.Timezone>;
+type WallFields = {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+};
+const fastZones = new WeakMap<Zone, Zone>();
+
+function fastZone(zone: Zone): Zone {
+  const known = fastZones.get(zone);
+  if (known) return known;
+  const cache = new Map<number, number>();
+  const slow = (t: WallFields) => zone.utcOffset(t as never);
+  const fast = Object.create(zone) as Zone;
+  fast.utcOffset = ((tt: WallFields) => {
+    const key = ((tt.year * 13 + tt.month) * 32 + tt.day) * 25 + tt.hour;
+    const hit = cache.get(key);
+    if (hit !== undefined) return hit;
+    const base = { year: tt.year, month: tt.month, day: tt.day, hour: tt.hour };
+    const first = slow({ ...base, minute: 0, second: 0 });
+    const last = slow({ ...base, minute: 59, second: 59 });
+    if (first !== last) return slow(tt);
+    cache.set(key, first);
+    return first;
+  }) as Zone["utcOffset"];
+  fastZones.set(zone, fast);
+  fastZones.set(fast, fast);
+  return fast;
+}
+
+function speedUpZones(vevent: Component) {
+  for (const name of ["dtstart", "dtend", "rdate", "exdate"]) {
+    for (const prop of vevent.getAllProperties(name)) {
+      for (const value of prop.getValues()) {
+        const times = value instanceof ICAL.Period ? [value.start, value.end] : [value];
+        for (const t of times) {
+          if (!(t instanceof ICAL.Time) || !t.zone) continue;
+          if (t.zone === ICAL.Timezone.utcTimezone || t.zone === ICAL.Timezone.localTimezone) {
+            continue;
+          }
+          t.zone = fastZone(t.zone);
+        }
+      }
+    }
+  }
 }
 
 function describe(e: unknown): string {
