@@ -33,7 +33,17 @@ const say = (msg: string) => console.log(`\x1b[2m•\x1b[0m ${msg}`);
 
 async function start() {
   const cluster = await clusterFor("dev", DEV_DB_PORT);
-  const running = await runningPostmasterPid(cluster);
+  let running = await runningPostmasterPid(cluster);
+  if (running && !portInUse(DEV_FUNCTIONS_PORT)) {
+    // Postgres without its gateway: a previous stack died without shutting
+    // down (kill -9, a crash). Stop the leftover and start afresh.
+    say(`stopping postgres (pid ${running}) left behind by a stack that did not shut down cleanly`);
+    Deno.kill(running, "SIGINT");
+    for (let i = 0; i < 100 && (await runningPostmasterPid(cluster)); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    running = await runningPostmasterPid(cluster);
+  }
   if (running) {
     console.error(
       `The local stack is already running (postgres pid ${running}, port ${DEV_DB_PORT}).\n` +
