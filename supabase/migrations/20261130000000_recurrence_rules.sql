@@ -66,7 +66,7 @@ declare
   v_key text;
   v_value text;
   v_item text;
-  v_seen text[] := '{}';
+  v_seen text[] := '{}'::text[];
 begin
   v.step := 1;
   v.wkst := 'MO';
