@@ -105,51 +105,83 @@ $$;
 ALTER FUNCTION private.attended_meeting_ids() OWNER TO postgres;
 
 --
--- Name: audit_row_change(); Type: FUNCTION; Schema: private; Owner: postgres
+-- Name: audit_deleted_rows(); Type: FUNCTION; Schema: private; Owner: postgres
 --
 
-CREATE FUNCTION private.audit_row_change() RETURNS trigger
+CREATE FUNCTION private.audit_deleted_rows() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
-declare
-  v_old jsonb;
-  v_new jsonb;
-  v_row jsonb;
 begin
-  if tg_op = 'UPDATE' then
-    v_row := to_jsonb(new);
-    select jsonb_object_agg(o.key, o.value), jsonb_object_agg(o.key, n.value)
-      into v_old, v_new
-    from jsonb_each(to_jsonb(old)) o
-    join jsonb_each(v_row) n using (key)
-    where o.value is distinct from n.value and o.key <> 'updated_at';
-    if v_old is null then
-      return null;
-    end if;
-  elsif tg_op = 'INSERT' then
-    v_new := to_jsonb(new);
-    v_row := v_new;
-  else
-    v_old := to_jsonb(old);
-    v_row := v_old;
-  end if;
-
-  -- session_user, not current_user: inside this definer function
-  -- current_user is always its owner, whoever made the change.
   insert into private.audit_log (actor_id, actor_role, table_name, record_id, meeting_id, action,
                                  old_values, new_values)
-  values (auth.uid(), coalesce(auth.role(), session_user), tg_table_name, (v_row ->> 'id')::uuid,
-          case tg_table_name
-            when 'meetings' then (v_row ->> 'id')::uuid
-            when 'attendees' then (v_row ->> 'meeting_id')::uuid
-          end,
-          lower(tg_op), v_old, v_new);
+  select a.uid, a.role, tg_table_name, (r.v ->> 'id')::uuid,
+         case tg_table_name when 'meetings' then (r.v ->> 'id')::uuid
+                            when 'attendees' then (r.v ->> 'meeting_id')::uuid end,
+         'delete', r.v, null
+  from (select to_jsonb(o) as v from old_rows o) r
+  cross join (select auth.uid() as uid, coalesce(auth.role(), session_user) as role) a;
   return null;
 end
 $$;
 
-ALTER FUNCTION private.audit_row_change() OWNER TO postgres;
+ALTER FUNCTION private.audit_deleted_rows() OWNER TO postgres;
+
+--
+-- Name: audit_inserted_rows(); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.audit_inserted_rows() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  insert into private.audit_log (actor_id, actor_role, table_name, record_id, meeting_id, action,
+                                 old_values, new_values)
+  select a.uid, a.role, tg_table_name, (r.v ->> 'id')::uuid,
+         case tg_table_name when 'meetings' then (r.v ->> 'id')::uuid
+                            when 'attendees' then (r.v ->> 'meeting_id')::uuid end,
+         'insert', null, r.v
+  from (select to_jsonb(n) as v from new_rows n) r
+  -- session_user, not current_user: inside this definer function
+  -- current_user is always its owner, whoever made the change.
+  cross join (select auth.uid() as uid, coalesce(auth.role(), session_user) as role) a;
+  return null;
+end
+$$;
+
+ALTER FUNCTION private.audit_inserted_rows() OWNER TO postgres;
+
+--
+-- Name: audit_updated_rows(); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.audit_updated_rows() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  insert into private.audit_log (actor_id, actor_role, table_name, record_id, meeting_id, action,
+                                 old_values, new_values)
+  select a.uid, a.role, tg_table_name, (pair.nv ->> 'id')::uuid,
+         case tg_table_name when 'meetings' then (pair.nv ->> 'id')::uuid
+                            when 'attendees' then (pair.nv ->> 'meeting_id')::uuid end,
+         'update', d.old_values, d.new_values
+  from (select to_jsonb(o) as ov, to_jsonb(n) as nv
+        from old_rows o join new_rows n on n.id = o.id) pair
+  cross join lateral (
+    select jsonb_object_agg(e.key, e.value) as old_values,
+           jsonb_object_agg(e.key, pair.nv -> e.key) as new_values
+    from jsonb_each(pair.ov) e
+    where e.value is distinct from pair.nv -> e.key and e.key <> 'updated_at'
+  ) d
+  cross join (select auth.uid() as uid, coalesce(auth.role(), session_user) as role) a
+  where d.old_values is not null;
+  return null;
+end
+$$;
+
+ALTER FUNCTION private.audit_updated_rows() OWNER TO postgres;
 
 SET default_tablespace = '';
 
@@ -197,6 +229,49 @@ CREATE FUNCTION private.buffers_for(p_profile public.profiles, p_all_day boolean
 $$;
 
 ALTER FUNCTION private.buffers_for(p_profile public.profiles, p_all_day boolean) OWNER TO postgres;
+
+--
+-- Name: busy_for_new_attendees(); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.busy_for_new_attendees() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  insert into private.busy_blocks (meeting_id, user_id, buffer_before_minutes, buffer_after_minutes,
+                                   range, active)
+  select n.meeting_id, n.user_id, f.before, f.after,
+         private.busy_range(m.start_at, m.end_at, f.before, f.after),
+         m.status = 'confirmed' and n.response_status <> 'declined'
+  from new_attendees n
+  join public.meetings m on m.id = n.meeting_id
+  join public.profiles p on p.id = n.user_id
+  cross join lateral private.buffers_for(p, m.all_day) f
+  order by n.user_id, m.start_at;
+  return null;
+end
+$$;
+
+ALTER FUNCTION private.busy_for_new_attendees() OWNER TO postgres;
+
+--
+-- Name: busy_for_removed_attendees(); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.busy_for_removed_attendees() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  delete from private.busy_blocks b
+  using old_attendees o
+  where b.meeting_id = o.meeting_id and b.user_id = o.user_id;
+  return null;
+end
+$$;
+
+ALTER FUNCTION private.busy_for_removed_attendees() OWNER TO postgres;
 
 --
 -- Name: busy_range(timestamp with time zone, timestamp with time zone, integer, integer); Type: FUNCTION; Schema: private; Owner: postgres
@@ -1393,15 +1468,15 @@ CREATE FUNCTION private.sync_busy_from_attendee() RETURNS trigger
 declare
   v_meeting public.meetings;
 begin
-  if tg_op = 'DELETE' or (tg_op = 'UPDATE' and old.user_id is distinct from new.user_id) then
+  if old.user_id is distinct from new.user_id then
     delete from private.busy_blocks where meeting_id = old.meeting_id and user_id = old.user_id;
   end if;
-  if tg_op = 'DELETE' or new.user_id is null then
+  if new.user_id is null then
     return null;
   end if;
 
   select * into v_meeting from public.meetings where id = new.meeting_id;
-  if tg_op = 'INSERT' or old.user_id is distinct from new.user_id then
+  if old.user_id is distinct from new.user_id then
     insert into private.busy_blocks (meeting_id, user_id, buffer_before_minutes, buffer_after_minutes,
                                      range, active)
     select new.meeting_id, new.user_id, b.before, b.after,
@@ -1435,10 +1510,10 @@ $$;
 ALTER FUNCTION private.sync_busy_from_attendee() OWNER TO postgres;
 
 --
--- Name: sync_busy_from_meeting(); Type: FUNCTION; Schema: private; Owner: postgres
+-- Name: sync_busy_from_meetings(); Type: FUNCTION; Schema: private; Owner: postgres
 --
 
-CREATE FUNCTION private.sync_busy_from_meeting() RETURNS trigger
+CREATE FUNCTION private.sync_busy_from_meetings() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
@@ -1446,18 +1521,20 @@ begin
   update private.busy_blocks b
   set buffer_before_minutes = f.before,
       buffer_after_minutes = f.after,
-      range = private.busy_range(new.start_at, new.end_at, f.before, f.after),
-      active = new.status = 'confirmed' and a.response_status <> 'declined'
-  from public.attendees a, public.profiles p
-  cross join lateral private.buffers_for(p, new.all_day) f
-  where b.meeting_id = new.id
-    and a.meeting_id = b.meeting_id and a.user_id = b.user_id
-    and p.id = b.user_id;
+      range = private.busy_range(n.start_at, n.end_at, f.before, f.after),
+      active = n.status = 'confirmed' and a.response_status <> 'declined'
+  from new_meetings n
+  join old_meetings o on o.id = n.id
+  join public.attendees a on a.meeting_id = n.id
+  join public.profiles p on p.id = a.user_id
+  cross join lateral private.buffers_for(p, n.all_day) f
+  where (o.start_at, o.end_at, o.status, o.all_day) is distinct from (n.start_at, n.end_at, n.status, n.all_day)
+    and b.meeting_id = n.id and b.user_id = a.user_id;
   return null;
 end
 $$;
 
-ALTER FUNCTION private.sync_busy_from_meeting() OWNER TO postgres;
+ALTER FUNCTION private.sync_busy_from_meetings() OWNER TO postgres;
 
 --
 -- Name: sync_profile_email(); Type: FUNCTION; Schema: private; Owner: postgres
@@ -2419,16 +2496,40 @@ CREATE UNIQUE INDEX profiles_email_key ON public.profiles USING btree (email) WH
 CREATE TRIGGER email_outbox_touch BEFORE UPDATE ON private.email_outbox FOR EACH ROW EXECUTE FUNCTION private.touch_updated_at();
 
 --
--- Name: attendees attendees_audit; Type: TRIGGER; Schema: public; Owner: postgres
+-- Name: attendees attendees_audit_delete; Type: TRIGGER; Schema: public; Owner: postgres
 --
 
-CREATE TRIGGER attendees_audit AFTER INSERT OR DELETE OR UPDATE ON public.attendees FOR EACH ROW EXECUTE FUNCTION private.audit_row_change();
+CREATE TRIGGER attendees_audit_delete AFTER DELETE ON public.attendees REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.audit_deleted_rows();
+
+--
+-- Name: attendees attendees_audit_insert; Type: TRIGGER; Schema: public; Owner: postgres
+--
+
+CREATE TRIGGER attendees_audit_insert AFTER INSERT ON public.attendees REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.audit_inserted_rows();
+
+--
+-- Name: attendees attendees_audit_update; Type: TRIGGER; Schema: public; Owner: postgres
+--
+
+CREATE TRIGGER attendees_audit_update AFTER UPDATE ON public.attendees REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.audit_updated_rows();
+
+--
+-- Name: attendees attendees_busy_on_delete; Type: TRIGGER; Schema: public; Owner: postgres
+--
+
+CREATE TRIGGER attendees_busy_on_delete AFTER DELETE ON public.attendees REFERENCING OLD TABLE AS old_attendees FOR EACH STATEMENT EXECUTE FUNCTION private.busy_for_removed_attendees();
+
+--
+-- Name: attendees attendees_busy_on_insert; Type: TRIGGER; Schema: public; Owner: postgres
+--
+
+CREATE TRIGGER attendees_busy_on_insert AFTER INSERT ON public.attendees REFERENCING NEW TABLE AS new_attendees FOR EACH STATEMENT EXECUTE FUNCTION private.busy_for_new_attendees();
 
 --
 -- Name: attendees attendees_sync_busy; Type: TRIGGER; Schema: public; Owner: postgres
 --
 
-CREATE TRIGGER attendees_sync_busy AFTER INSERT OR DELETE OR UPDATE OF user_id, response_status ON public.attendees FOR EACH ROW EXECUTE FUNCTION private.sync_busy_from_attendee();
+CREATE TRIGGER attendees_sync_busy AFTER UPDATE OF user_id, response_status ON public.attendees FOR EACH ROW WHEN (((old.user_id IS DISTINCT FROM new.user_id) OR (old.response_status IS DISTINCT FROM new.response_status))) EXECUTE FUNCTION private.sync_busy_from_attendee();
 
 --
 -- Name: attendees attendees_touch; Type: TRIGGER; Schema: public; Owner: postgres
@@ -2437,16 +2538,28 @@ CREATE TRIGGER attendees_sync_busy AFTER INSERT OR DELETE OR UPDATE OF user_id, 
 CREATE TRIGGER attendees_touch BEFORE UPDATE ON public.attendees FOR EACH ROW EXECUTE FUNCTION private.touch_updated_at();
 
 --
--- Name: meetings meetings_audit; Type: TRIGGER; Schema: public; Owner: postgres
+-- Name: meetings meetings_audit_delete; Type: TRIGGER; Schema: public; Owner: postgres
 --
 
-CREATE TRIGGER meetings_audit AFTER INSERT OR DELETE OR UPDATE ON public.meetings FOR EACH ROW EXECUTE FUNCTION private.audit_row_change();
+CREATE TRIGGER meetings_audit_delete AFTER DELETE ON public.meetings REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.audit_deleted_rows();
+
+--
+-- Name: meetings meetings_audit_insert; Type: TRIGGER; Schema: public; Owner: postgres
+--
+
+CREATE TRIGGER meetings_audit_insert AFTER INSERT ON public.meetings REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.audit_inserted_rows();
+
+--
+-- Name: meetings meetings_audit_update; Type: TRIGGER; Schema: public; Owner: postgres
+--
+
+CREATE TRIGGER meetings_audit_update AFTER UPDATE ON public.meetings REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.audit_updated_rows();
 
 --
 -- Name: meetings meetings_sync_busy; Type: TRIGGER; Schema: public; Owner: postgres
 --
 
-CREATE TRIGGER meetings_sync_busy AFTER UPDATE OF start_at, end_at, status, all_day ON public.meetings FOR EACH ROW WHEN (((old.start_at IS DISTINCT FROM new.start_at) OR (old.end_at IS DISTINCT FROM new.end_at) OR (old.status IS DISTINCT FROM new.status) OR (old.all_day IS DISTINCT FROM new.all_day))) EXECUTE FUNCTION private.sync_busy_from_meeting();
+CREATE TRIGGER meetings_sync_busy AFTER UPDATE ON public.meetings REFERENCING OLD TABLE AS old_meetings NEW TABLE AS new_meetings FOR EACH STATEMENT EXECUTE FUNCTION private.sync_busy_from_meetings();
 
 --
 -- Name: meetings meetings_touch; Type: TRIGGER; Schema: public; Owner: postgres
@@ -2455,10 +2568,22 @@ CREATE TRIGGER meetings_sync_busy AFTER UPDATE OF start_at, end_at, status, all_
 CREATE TRIGGER meetings_touch BEFORE UPDATE ON public.meetings FOR EACH ROW EXECUTE FUNCTION private.touch_updated_at();
 
 --
--- Name: profiles profiles_audit; Type: TRIGGER; Schema: public; Owner: postgres
+-- Name: profiles profiles_audit_delete; Type: TRIGGER; Schema: public; Owner: postgres
 --
 
-CREATE TRIGGER profiles_audit AFTER INSERT OR DELETE OR UPDATE ON public.profiles FOR EACH ROW EXECUTE FUNCTION private.audit_row_change();
+CREATE TRIGGER profiles_audit_delete AFTER DELETE ON public.profiles REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.audit_deleted_rows();
+
+--
+-- Name: profiles profiles_audit_insert; Type: TRIGGER; Schema: public; Owner: postgres
+--
+
+CREATE TRIGGER profiles_audit_insert AFTER INSERT ON public.profiles REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.audit_inserted_rows();
+
+--
+-- Name: profiles profiles_audit_update; Type: TRIGGER; Schema: public; Owner: postgres
+--
+
+CREATE TRIGGER profiles_audit_update AFTER UPDATE ON public.profiles REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.audit_updated_rows();
 
 --
 -- Name: profiles profiles_check; Type: TRIGGER; Schema: public; Owner: postgres
@@ -2624,10 +2749,22 @@ GRANT ALL ON FUNCTION private.attended_meeting_ids() TO authenticated;
 GRANT ALL ON FUNCTION private.attended_meeting_ids() TO service_role;
 
 --
--- Name: FUNCTION audit_row_change(); Type: ACL; Schema: private; Owner: postgres
+-- Name: FUNCTION audit_deleted_rows(); Type: ACL; Schema: private; Owner: postgres
 --
 
-REVOKE ALL ON FUNCTION private.audit_row_change() FROM PUBLIC;
+REVOKE ALL ON FUNCTION private.audit_deleted_rows() FROM PUBLIC;
+
+--
+-- Name: FUNCTION audit_inserted_rows(); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.audit_inserted_rows() FROM PUBLIC;
+
+--
+-- Name: FUNCTION audit_updated_rows(); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.audit_updated_rows() FROM PUBLIC;
 
 --
 -- Name: TABLE profiles; Type: ACL; Schema: public; Owner: postgres
@@ -2671,6 +2808,18 @@ GRANT UPDATE(minimum_notice_minutes) ON TABLE public.profiles TO authenticated;
 --
 
 REVOKE ALL ON FUNCTION private.buffers_for(p_profile public.profiles, p_all_day boolean) FROM PUBLIC;
+
+--
+-- Name: FUNCTION busy_for_new_attendees(); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.busy_for_new_attendees() FROM PUBLIC;
+
+--
+-- Name: FUNCTION busy_for_removed_attendees(); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.busy_for_removed_attendees() FROM PUBLIC;
 
 --
 -- Name: FUNCTION busy_range(p_start timestamp with time zone, p_end timestamp with time zone, p_before integer, p_after integer); Type: ACL; Schema: private; Owner: postgres
@@ -2880,10 +3029,10 @@ REVOKE ALL ON FUNCTION private.require_user() FROM PUBLIC;
 REVOKE ALL ON FUNCTION private.sync_busy_from_attendee() FROM PUBLIC;
 
 --
--- Name: FUNCTION sync_busy_from_meeting(); Type: ACL; Schema: private; Owner: postgres
+-- Name: FUNCTION sync_busy_from_meetings(); Type: ACL; Schema: private; Owner: postgres
 --
 
-REVOKE ALL ON FUNCTION private.sync_busy_from_meeting() FROM PUBLIC;
+REVOKE ALL ON FUNCTION private.sync_busy_from_meetings() FROM PUBLIC;
 
 --
 -- Name: FUNCTION sync_profile_email(); Type: ACL; Schema: private; Owner: postgres
