@@ -127,7 +127,7 @@ async function printBanner(stack: Stack) {
 
 async function test() {
   const dbPort = freePort(54332);
-  const functionsPort = freePort(dbPort === 54331 ? 54340 : 54331);
+  const functionsPort = freePort(54331, [dbPort]);
   const cluster = await clusterFor(`test-${Deno.pid}`, dbPort);
   await removeCluster(cluster);
   let stack: Stack | null = null;
@@ -157,7 +157,7 @@ async function dbDump() {
   const dbPort = freePort(54352);
   const cluster = await clusterFor(`dump-${Deno.pid}`, dbPort);
   await removeCluster(cluster);
-  const functionsPort = freePort(54361);
+  const functionsPort = freePort(54361, [dbPort]);
   const stack = await bringUp({ cluster, functionsPort, seed: false, fast: true, log: say });
   try {
     await Deno.writeTextFile(SCHEMA_DUMP_PATH, await dumpSchema(cluster));

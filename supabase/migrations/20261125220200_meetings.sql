@@ -260,6 +260,17 @@ security definer
 set search_path = ''
 as $$
 begin
+  -- Two steps: release every moved row first, then place them. Moving many
+  -- occurrences of a series by a day would otherwise trip the exclusion
+  -- constraint on a neighbour's old range that is about to move as well; the
+  -- constraint is checked row by row, not at the end of the statement.
+  update private.busy_blocks b
+  set active = false
+  from new_meetings n
+  join old_meetings o on o.id = n.id
+  where (o.start_at, o.end_at, o.all_day) is distinct from (n.start_at, n.end_at, n.all_day)
+    and b.meeting_id = n.id and b.active;
+
   update private.busy_blocks b
   set buffer_before_minutes = f.before,
       buffer_after_minutes = f.after,
