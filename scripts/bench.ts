@@ -18,7 +18,7 @@ const modules = [...Deno.readDirSync(dir)]
   .sort();
 
 const dbPort = freePort(54372);
-const functionsPort = freePort(54381);
+const functionsPort = freePort(54381, [dbPort]);
 const cluster = await clusterFor(`bench-${Deno.pid}`, dbPort);
 await removeCluster(cluster);
 const stack = await bringUp({

@@ -8,6 +8,9 @@ import { jwtVerify } from "jose";
 import { parse as parseToml } from "smol-toml";
 import { join } from "./lib/paths.ts";
 import { PROJECT_ROOT } from "./lib/cluster.ts";
+import { exitWithParent } from "./lib/parent_watch.ts";
+
+exitWithParent();
 
 type Handler = (req: Request, info?: unknown) => Response | Promise<Response>;
 

@@ -3,6 +3,9 @@
 // records each answer in net._http_response, as pg_net does (at most once: a
 // request is taken off the queue before it is sent).
 import postgres from "postgres";
+import { exitWithParent } from "./lib/parent_watch.ts";
+
+exitWithParent();
 
 const dbUrl = Deno.env.get("NET_WORKER_DB_URL");
 if (!dbUrl) throw new Error("NET_WORKER_DB_URL is required");

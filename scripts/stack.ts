@@ -33,7 +33,17 @@ const say = (msg: string) => console.log(`\x1b[2m•\x1b[0m ${msg}`);
 
 async function start() {
   const cluster = await clusterFor("dev", DEV_DB_PORT);
-  const running = await runningPostmasterPid(cluster);
+  let running = await runningPostmasterPid(cluster);
+  if (running && !portInUse(DEV_FUNCTIONS_PORT)) {
+    // Postgres without its gateway: a previous stack died without shutting
+    // down (kill -9, a crash). Stop the leftover and start afresh.
+    say(`stopping postgres (pid ${running}) left behind by a stack that did not shut down cleanly`);
+    Deno.kill(running, "SIGINT");
+    for (let i = 0; i < 100 && (await runningPostmasterPid(cluster)); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    running = await runningPostmasterPid(cluster);
+  }
   if (running) {
     console.error(
       `The local stack is already running (postgres pid ${running}, port ${DEV_DB_PORT}).\n` +
@@ -117,7 +127,7 @@ async function printBanner(stack: Stack) {
 
 async function test() {
   const dbPort = freePort(54332);
-  const functionsPort = freePort(dbPort === 54331 ? 54340 : 54331);
+  const functionsPort = freePort(54331, [dbPort]);
   const cluster = await clusterFor(`test-${Deno.pid}`, dbPort);
   await removeCluster(cluster);
   let stack: Stack | null = null;
@@ -147,7 +157,7 @@ async function dbDump() {
   const dbPort = freePort(54352);
   const cluster = await clusterFor(`dump-${Deno.pid}`, dbPort);
   await removeCluster(cluster);
-  const functionsPort = freePort(54361);
+  const functionsPort = freePort(54361, [dbPort]);
   const stack = await bringUp({ cluster, functionsPort, seed: false, fast: true, log: say });
   try {
     await Deno.writeTextFile(SCHEMA_DUMP_PATH, await dumpSchema(cluster));

@@ -53,6 +53,25 @@ CREATE TYPE private.meeting_times AS (
 ALTER TYPE private.meeting_times OWNER TO postgres;
 
 --
+-- Name: rrule; Type: TYPE; Schema: private; Owner: postgres
+--
+
+CREATE TYPE private.rrule AS (
+	freq text,
+	step integer,
+	count integer,
+	until_utc timestamp with time zone,
+	until_local timestamp without time zone,
+	by_day text[],
+	by_month_day integer[],
+	by_month integer[],
+	by_set_pos integer[],
+	wkst text
+);
+
+ALTER TYPE private.rrule OWNER TO postgres;
+
+--
 -- Name: anonymise_values(jsonb, text); Type: FUNCTION; Schema: private; Owner: postgres
 --
 
@@ -86,51 +105,83 @@ $$;
 ALTER FUNCTION private.attended_meeting_ids() OWNER TO postgres;
 
 --
--- Name: audit_row_change(); Type: FUNCTION; Schema: private; Owner: postgres
+-- Name: audit_deleted_rows(); Type: FUNCTION; Schema: private; Owner: postgres
 --
 
-CREATE FUNCTION private.audit_row_change() RETURNS trigger
+CREATE FUNCTION private.audit_deleted_rows() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
-declare
-  v_old jsonb;
-  v_new jsonb;
-  v_row jsonb;
 begin
-  if tg_op = 'UPDATE' then
-    v_row := to_jsonb(new);
-    select jsonb_object_agg(o.key, o.value), jsonb_object_agg(o.key, n.value)
-      into v_old, v_new
-    from jsonb_each(to_jsonb(old)) o
-    join jsonb_each(v_row) n using (key)
-    where o.value is distinct from n.value and o.key <> 'updated_at';
-    if v_old is null then
-      return null;
-    end if;
-  elsif tg_op = 'INSERT' then
-    v_new := to_jsonb(new);
-    v_row := v_new;
-  else
-    v_old := to_jsonb(old);
-    v_row := v_old;
-  end if;
-
-  -- session_user, not current_user: inside this definer function
-  -- current_user is always its owner, whoever made the change.
   insert into private.audit_log (actor_id, actor_role, table_name, record_id, meeting_id, action,
                                  old_values, new_values)
-  values (auth.uid(), coalesce(auth.role(), session_user), tg_table_name, (v_row ->> 'id')::uuid,
-          case tg_table_name
-            when 'meetings' then (v_row ->> 'id')::uuid
-            when 'attendees' then (v_row ->> 'meeting_id')::uuid
-          end,
-          lower(tg_op), v_old, v_new);
+  select a.uid, a.role, tg_table_name, (r.v ->> 'id')::uuid,
+         case tg_table_name when 'meetings' then (r.v ->> 'id')::uuid
+                            when 'attendees' then (r.v ->> 'meeting_id')::uuid end,
+         'delete', r.v, null
+  from (select to_jsonb(o) as v from old_rows o) r
+  cross join (select auth.uid() as uid, coalesce(auth.role(), session_user) as role) a;
   return null;
 end
 $$;
 
-ALTER FUNCTION private.audit_row_change() OWNER TO postgres;
+ALTER FUNCTION private.audit_deleted_rows() OWNER TO postgres;
+
+--
+-- Name: audit_inserted_rows(); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.audit_inserted_rows() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  insert into private.audit_log (actor_id, actor_role, table_name, record_id, meeting_id, action,
+                                 old_values, new_values)
+  select a.uid, a.role, tg_table_name, (r.v ->> 'id')::uuid,
+         case tg_table_name when 'meetings' then (r.v ->> 'id')::uuid
+                            when 'attendees' then (r.v ->> 'meeting_id')::uuid end,
+         'insert', null, r.v
+  from (select to_jsonb(n) as v from new_rows n) r
+  -- session_user, not current_user: inside this definer function
+  -- current_user is always its owner, whoever made the change.
+  cross join (select auth.uid() as uid, coalesce(auth.role(), session_user) as role) a;
+  return null;
+end
+$$;
+
+ALTER FUNCTION private.audit_inserted_rows() OWNER TO postgres;
+
+--
+-- Name: audit_updated_rows(); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.audit_updated_rows() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  insert into private.audit_log (actor_id, actor_role, table_name, record_id, meeting_id, action,
+                                 old_values, new_values)
+  select a.uid, a.role, tg_table_name, (pair.nv ->> 'id')::uuid,
+         case tg_table_name when 'meetings' then (pair.nv ->> 'id')::uuid
+                            when 'attendees' then (pair.nv ->> 'meeting_id')::uuid end,
+         'update', d.old_values, d.new_values
+  from (select to_jsonb(o) as ov, to_jsonb(n) as nv
+        from old_rows o join new_rows n on n.id = o.id) pair
+  cross join lateral (
+    select jsonb_object_agg(e.key, e.value) as old_values,
+           jsonb_object_agg(e.key, pair.nv -> e.key) as new_values
+    from jsonb_each(pair.ov) e
+    where e.value is distinct from pair.nv -> e.key and e.key <> 'updated_at'
+  ) d
+  cross join (select auth.uid() as uid, coalesce(auth.role(), session_user) as role) a
+  where d.old_values is not null;
+  return null;
+end
+$$;
+
+ALTER FUNCTION private.audit_updated_rows() OWNER TO postgres;
 
 SET default_tablespace = '';
 
@@ -178,6 +229,49 @@ CREATE FUNCTION private.buffers_for(p_profile public.profiles, p_all_day boolean
 $$;
 
 ALTER FUNCTION private.buffers_for(p_profile public.profiles, p_all_day boolean) OWNER TO postgres;
+
+--
+-- Name: busy_for_new_attendees(); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.busy_for_new_attendees() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  insert into private.busy_blocks (meeting_id, user_id, buffer_before_minutes, buffer_after_minutes,
+                                   range, active)
+  select n.meeting_id, n.user_id, f.before, f.after,
+         private.busy_range(m.start_at, m.end_at, f.before, f.after),
+         m.status = 'confirmed' and n.response_status <> 'declined'
+  from new_attendees n
+  join public.meetings m on m.id = n.meeting_id
+  join public.profiles p on p.id = n.user_id
+  cross join lateral private.buffers_for(p, m.all_day) f
+  order by n.user_id, m.start_at;
+  return null;
+end
+$$;
+
+ALTER FUNCTION private.busy_for_new_attendees() OWNER TO postgres;
+
+--
+-- Name: busy_for_removed_attendees(); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.busy_for_removed_attendees() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  delete from private.busy_blocks b
+  using old_attendees o
+  where b.meeting_id = o.meeting_id and b.user_id = o.user_id;
+  return null;
+end
+$$;
+
+ALTER FUNCTION private.busy_for_removed_attendees() OWNER TO postgres;
 
 --
 -- Name: busy_range(timestamp with time zone, timestamp with time zone, integer, integer); Type: FUNCTION; Schema: private; Owner: postgres
@@ -353,6 +447,178 @@ $$;
 ALTER FUNCTION private.enqueue_meeting_notice(p_meeting_id uuid, p_kind text, p_only_emails text[], p_payload jsonb) OWNER TO postgres;
 
 --
+-- Name: expand_rrule(private.rrule, timestamp without time zone, text, timestamp with time zone, timestamp without time zone[], integer); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.expand_rrule(p_rule private.rrule, p_dtstart timestamp without time zone, p_time_zone text, p_window_end timestamp with time zone, p_exdates timestamp without time zone[] DEFAULT '{}'::timestamp without time zone[], p_max integer DEFAULT 1000) RETURNS TABLE(occurrence_index integer, local_start timestamp without time zone, start_at timestamp with time zone)
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+declare
+  v_first date := p_dtstart::date;
+  v_time time := p_dtstart::time;
+  v_end_local timestamp := (p_window_end at time zone p_time_zone) + interval '1 day';
+  v_periods integer;
+  v_wkst_dow integer := array_position(array['SU', 'MO', 'TU', 'WE', 'TH', 'FR', 'SA'], p_rule.wkst) - 1;
+  v_days integer;
+begin
+  if p_rule.until_utc is not null then
+    v_end_local := least(v_end_local, (p_rule.until_utc at time zone p_time_zone) + interval '1 day');
+  end if;
+  v_days := greatest(0, (v_end_local::date - v_first));
+  v_periods := least(20000, case p_rule.freq
+    when 'DAILY' then v_days / p_rule.step + 1
+    when 'WEEKLY' then v_days / (7 * p_rule.step) + 2
+    when 'MONTHLY' then v_days / (28 * p_rule.step) + 2
+    else v_days / (365 * p_rule.step) + 2
+  end);
+
+  return query
+  with periods as (
+    select k,
+           case p_rule.freq
+             when 'DAILY' then v_first + k * p_rule.step
+             when 'WEEKLY' then v_first - ((extract(dow from v_first)::integer - v_wkst_dow + 7) % 7)
+                                + k * 7 * p_rule.step
+             when 'MONTHLY' then (date_trunc('month', v_first) + make_interval(months => k * p_rule.step))::date
+             else (date_trunc('year', v_first) + make_interval(years => k * p_rule.step))::date
+           end as period_start
+    from generate_series(0, v_periods) k
+  ),
+  days as (
+    select p.k, d::date as day
+    from periods p
+    cross join lateral generate_series(
+      p.period_start,
+      case p_rule.freq
+        when 'DAILY' then p.period_start
+        when 'WEEKLY' then p.period_start + 6
+        when 'MONTHLY' then (p.period_start + interval '1 month - 1 day')::date
+        else (p.period_start + interval '1 year - 1 day')::date
+      end,
+      interval '1 day') d
+  ),
+  described as (
+    select d.k, d.day,
+           (array['SU', 'MO', 'TU', 'WE', 'TH', 'FR', 'SA'])[extract(dow from d.day)::integer + 1] as wd,
+           extract(day from d.day)::integer as mday,
+           extract(day from (date_trunc('month', d.day) + interval '1 month - 1 day'))::integer as mdays,
+           extract(month from d.day)::integer as month,
+           extract(doy from d.day)::integer as yday,
+           extract(doy from (date_trunc('year', d.day) + interval '1 year - 1 day'))::integer as ydays
+    from days d
+  ),
+  candidates as (
+    select c.k, c.day
+    from described c
+    where
+      -- BYMONTH, or for YEARLY rules that name no month or weekday, the first meeting's month.
+      (case
+         when p_rule.by_month is not null then c.month = any (p_rule.by_month)
+         when p_rule.freq = 'YEARLY' and p_rule.by_day is null then c.month = extract(month from v_first)
+         else true
+       end)
+      -- BYMONTHDAY (negative counts from the month's end), or the first meeting's day of month for
+      -- MONTHLY and YEARLY rules that give neither days of month nor weekdays.
+      and (case
+         when p_rule.by_month_day is not null then
+           c.mday = any (p_rule.by_month_day) or (c.mday - c.mdays - 1) = any (p_rule.by_month_day)
+         when p_rule.freq in ('MONTHLY', 'YEARLY') and p_rule.by_day is null then
+           c.mday = extract(day from v_first)
+         else true
+       end)
+      -- BYDAY, with an ordinal counting within the month (MONTHLY, or YEARLY with BYMONTH) or
+      -- the year; WEEKLY rules without BYDAY repeat the first meeting's weekday.
+      and (case
+         when p_rule.by_day is not null then exists (
+           select 1 from unnest(p_rule.by_day) as b(spec)
+           where right(b.spec, 2) = c.wd
+             and (b.spec !~ '^[+-]?[0-9]'
+                  or (case when p_rule.freq = 'MONTHLY' or p_rule.by_month is not null
+                           then (case when substring(b.spec from '^[+-]?[0-9]+')::integer > 0
+                                      then (c.mday - 1) / 7 + 1
+                                      else -((c.mdays - c.mday) / 7 + 1) end)
+                           else (case when substring(b.spec from '^[+-]?[0-9]+')::integer > 0
+                                      then (c.yday - 1) / 7 + 1
+                                      else -((c.ydays - c.yday) / 7 + 1) end)
+                      end) = substring(b.spec from '^[+-]?[0-9]+')::integer))
+         when p_rule.freq = 'WEEKLY' then extract(dow from c.day) = extract(dow from v_first)
+         else true
+       end)
+  ),
+  positioned as (
+    select c.k, c.day,
+           row_number() over (partition by c.k order by c.day) as pos,
+           -(row_number() over (partition by c.k order by c.day desc)) as neg_pos
+    from candidates c
+  ),
+  chosen as (
+    select c.day + v_time as local_start
+    from positioned c
+    where (p_rule.by_set_pos is null or c.pos = any (p_rule.by_set_pos) or c.neg_pos = any (p_rule.by_set_pos))
+      and c.day + v_time > p_dtstart
+    union all
+    select p_dtstart
+  ),
+  numbered as (
+    select (row_number() over (order by c.local_start) - 1)::integer as idx, c.local_start
+    from chosen c
+  ),
+  kept as (
+    select n.idx, n.local_start, private.local_to_instant(n.local_start, p_time_zone) as instant
+    from numbered n
+    where (p_rule.count is null or n.idx < p_rule.count)
+      and n.local_start < v_end_local
+      and not (n.local_start = any (coalesce(p_exdates, '{}')))
+  )
+  select k.idx, k.local_start, k.instant
+  from kept k
+  where k.instant < p_window_end
+    and (p_rule.until_utc is null or k.instant <= p_rule.until_utc)
+  order by k.idx
+  limit p_max;
+end
+$$;
+
+ALTER FUNCTION private.expand_rrule(p_rule private.rrule, p_dtstart timestamp without time zone, p_time_zone text, p_window_end timestamp with time zone, p_exdates timestamp without time zone[], p_max integer) OWNER TO postgres;
+
+--
+-- Name: extend_series_horizons(timestamp with time zone); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.extend_series_horizons(p_now timestamp with time zone DEFAULT now()) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_days integer := (select series_horizon_days from private.settings);
+  v_series public.meeting_series;
+  v_result jsonb;
+  v_count integer := 0;
+begin
+  for v_series in
+    select * from public.meeting_series
+    where status = 'active' and horizon_until < p_now + make_interval(days => v_days) - interval '1 day'
+    order by horizon_until
+    limit 500
+  loop
+    v_result := private.materialize_series(v_series.id, v_series.horizon_until,
+                                           p_now + make_interval(days => v_days), 'record');
+    v_count := v_count + (v_result ->> 'created')::integer;
+    if jsonb_array_length(v_result -> 'skipped') > 0 then
+      perform private.enqueue_meeting_notice(
+        (select m.id from public.meetings m where m.series_id = v_series.id order by m.start_at desc limit 1),
+        'update', array[(select p.email from public.profiles p where p.id = v_series.organizer_id)],
+        jsonb_build_object('series_id', v_series.id, 'series_conflicts', v_result -> 'skipped'));
+    end if;
+  end loop;
+  return v_count;
+end
+$$;
+
+ALTER FUNCTION private.extend_series_horizons(p_now timestamp with time zone) OWNER TO postgres;
+
+--
 -- Name: field_error(text, text); Type: FUNCTION; Schema: private; Owner: postgres
 --
 
@@ -500,6 +766,95 @@ $$;
 ALTER FUNCTION private.handle_auth_user_soft_deleted() OWNER TO postgres;
 
 --
+-- Name: meeting_series; Type: TABLE; Schema: public; Owner: postgres
+--
+
+CREATE TABLE public.meeting_series (
+    id uuid DEFAULT extensions.gen_random_uuid() NOT NULL,
+    organizer_id uuid NOT NULL,
+    rrule text NOT NULL,
+    time_zone text NOT NULL,
+    first_start_local timestamp without time zone NOT NULL,
+    duration interval NOT NULL,
+    all_day boolean DEFAULT false NOT NULL,
+    exdates timestamp without time zone[] DEFAULT '{}'::timestamp without time zone[] NOT NULL,
+    title text NOT NULL,
+    description text DEFAULT ''::text NOT NULL,
+    location text DEFAULT ''::text NOT NULL,
+    attendees jsonb DEFAULT '[]'::jsonb NOT NULL,
+    horizon_until timestamp with time zone NOT NULL,
+    status text DEFAULT 'active'::text NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    idempotency_key text,
+    request_hash text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    cancelled_at timestamp with time zone,
+    CONSTRAINT meeting_series_attendees_check CHECK ((jsonb_typeof(attendees) = 'array'::text)),
+    CONSTRAINT meeting_series_cancellation_recorded CHECK (((status = 'cancelled'::text) = (cancelled_at IS NOT NULL))),
+    CONSTRAINT meeting_series_description_check CHECK ((char_length(description) <= 10000)),
+    CONSTRAINT meeting_series_duration_check CHECK ((duration > '00:00:00'::interval)),
+    CONSTRAINT meeting_series_idempotency_key_check CHECK (((char_length(idempotency_key) >= 1) AND (char_length(idempotency_key) <= 200))),
+    CONSTRAINT meeting_series_location_check CHECK ((char_length(location) <= 1000)),
+    CONSTRAINT meeting_series_rrule_check CHECK (((char_length(rrule) >= 1) AND (char_length(rrule) <= 1000))),
+    CONSTRAINT meeting_series_status_check CHECK ((status = ANY (ARRAY['active'::text, 'cancelled'::text]))),
+    CONSTRAINT meeting_series_title_check CHECK (((char_length(title) >= 1) AND (char_length(title) <= 300))),
+    CONSTRAINT meeting_series_version_check CHECK ((version >= 1))
+);
+
+ALTER TABLE public.meeting_series OWNER TO postgres;
+
+--
+-- Name: TABLE meeting_series; Type: COMMENT; Schema: public; Owner: postgres
+--
+
+COMMENT ON TABLE public.meeting_series IS 'A recurring meeting: its RRULE, time zone and template; occurrences are rows of public.meetings.';
+
+--
+-- Name: insert_occurrences(public.meeting_series, integer[], timestamp without time zone[], timestamp with time zone[], timestamp with time zone[], date[], date[]); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.insert_occurrences(p_series public.meeting_series, p_indexes integer[], p_recurrence_ids timestamp without time zone[], p_starts timestamp with time zone[], p_ends timestamp with time zone[], p_start_dates date[], p_end_dates date[]) RETURNS uuid[]
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  v_ids uuid[];
+  v_org public.profiles;
+begin
+  select * into v_org from public.profiles where id = p_series.organizer_id;
+  with inserted as (
+    insert into public.meetings (organizer_id, title, description, location, start_at, end_at, time_zone,
+                                 all_day, start_date, end_date, series_id, recurrence_id, occurrence_index)
+    select p_series.organizer_id, p_series.title, p_series.description, p_series.location, o.s, o.e,
+           p_series.time_zone, p_series.all_day,
+           case when p_series.all_day then o.sd end, case when p_series.all_day then o.ed end,
+           p_series.id, o.rid, o.idx
+    from unnest(p_indexes, p_recurrence_ids, p_starts, p_ends, p_start_dates, p_end_dates)
+      as o(idx, rid, s, e, sd, ed)
+    order by o.s
+    returning id
+  )
+  select array_agg(id) into v_ids from inserted;
+
+  insert into public.attendees (meeting_id, user_id, email, display_name, role, response_status, responded_at)
+  select m.id, x.user_id, x.email, x.display_name, x.role, x.response_status, x.responded_at
+  from unnest(v_ids) as m(id)
+  cross join (
+    select v_org.id as user_id, v_org.email as email, v_org.display_name as display_name,
+           'organizer' as role, 'accepted' as response_status, now() as responded_at
+    union all
+    select (a ->> 'user_id')::uuid, a ->> 'email', a ->> 'display_name', a ->> 'role', 'needs_action', null
+    from jsonb_array_elements(p_series.attendees) a
+  ) x
+  order by x.user_id nulls last, m.id;
+  return coalesce(v_ids, '{}');
+end
+$$;
+
+ALTER FUNCTION private.insert_occurrences(p_series public.meeting_series, p_indexes integer[], p_recurrence_ids timestamp without time zone[], p_starts timestamp with time zone[], p_ends timestamp with time zone[], p_start_dates date[], p_end_dates date[]) OWNER TO postgres;
+
+--
 -- Name: is_valid_time_zone(text); Type: FUNCTION; Schema: private; Owner: postgres
 --
 
@@ -513,6 +868,26 @@ end
 $$;
 
 ALTER FUNCTION private.is_valid_time_zone(p_name text) OWNER TO postgres;
+
+--
+-- Name: local_to_instant(timestamp without time zone, text); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.local_to_instant(p_local timestamp without time zone, p_time_zone text) RETURNS timestamp with time zone
+    LANGUAGE sql STABLE
+    AS $$
+  select case
+    when (((p_local at time zone p_time_zone) - interval '1 hour') at time zone p_time_zone) = p_local
+      then (p_local at time zone p_time_zone) - interval '1 hour'
+    when (((p_local at time zone p_time_zone) - interval '30 minutes') at time zone p_time_zone) = p_local
+      then (p_local at time zone p_time_zone) - interval '30 minutes'
+    when (((p_local at time zone p_time_zone) - interval '2 hours') at time zone p_time_zone) = p_local
+      then (p_local at time zone p_time_zone) - interval '2 hours'
+    else p_local at time zone p_time_zone
+  end;
+$$;
+
+ALTER FUNCTION private.local_to_instant(p_local timestamp without time zone, p_time_zone text) OWNER TO postgres;
 
 --
 -- Name: lock_users(uuid[]); Type: FUNCTION; Schema: private; Owner: postgres
@@ -560,6 +935,10 @@ CREATE TABLE public.meetings (
     cancelled_at timestamp with time zone,
     cancelled_by uuid,
     cancel_reason text,
+    series_id uuid,
+    recurrence_id timestamp without time zone,
+    occurrence_index integer,
+    detached boolean DEFAULT false NOT NULL,
     CONSTRAINT meetings_all_day_dates CHECK (((all_day AND (start_date IS NOT NULL) AND (end_date IS NOT NULL) AND (end_date > start_date)) OR ((NOT all_day) AND (start_date IS NULL) AND (end_date IS NULL)))),
     CONSTRAINT meetings_cancel_reason_check CHECK ((char_length(cancel_reason) <= 1000)),
     CONSTRAINT meetings_cancellation_recorded CHECK (((status = 'cancelled'::text) = (cancelled_at IS NOT NULL))),
@@ -568,6 +947,7 @@ CREATE TABLE public.meetings (
     CONSTRAINT meetings_idempotency_hash CHECK (((idempotency_key IS NULL) = (request_hash IS NULL))),
     CONSTRAINT meetings_idempotency_key_check CHECK (((char_length(idempotency_key) >= 1) AND (char_length(idempotency_key) <= 200))),
     CONSTRAINT meetings_location_check CHECK ((char_length(location) <= 1000)),
+    CONSTRAINT meetings_occurrence_identity CHECK ((((series_id IS NULL) = (recurrence_id IS NULL)) AND ((series_id IS NULL) = (occurrence_index IS NULL)))),
     CONSTRAINT meetings_shorter_than_a_year CHECK (((end_at - start_at) < '366 days'::interval)),
     CONSTRAINT meetings_status_check CHECK ((status = ANY (ARRAY['confirmed'::text, 'cancelled'::text]))),
     CONSTRAINT meetings_title_check CHECK (((char_length(title) >= 1) AND (char_length(title) <= 300))),
@@ -607,6 +987,96 @@ $$;
 ALTER FUNCTION private.lock_visible_meeting(p_meeting_id uuid) OWNER TO postgres;
 
 --
+-- Name: materialize_series(uuid, timestamp with time zone, timestamp with time zone, text); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.materialize_series(p_series_id uuid, p_after timestamp with time zone, p_until timestamp with time zone, p_mode text) RETURNS jsonb
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  s public.meeting_series;
+  v_users uuid[];
+  v_idx integer[];
+  v_rid timestamp[];
+  v_start timestamptz[];
+  v_end timestamptz[];
+  v_sd date[];
+  v_ed date[];
+  v_conflicts jsonb;
+  v_bad integer[];
+  v_skipped jsonb := '[]'::jsonb;
+  v_created uuid[];
+begin
+  select * into s from public.meeting_series where id = p_series_id for update;
+  v_users := private.series_user_ids(s);
+  perform private.lock_users(v_users);
+
+  select array_agg(o.occurrence_index order by o.occurrence_index), array_agg(o.recurrence_id order by o.occurrence_index),
+         array_agg(o.start_at order by o.occurrence_index), array_agg(o.end_at order by o.occurrence_index),
+         array_agg(o.start_date order by o.occurrence_index), array_agg(o.end_date order by o.occurrence_index)
+    into v_idx, v_rid, v_start, v_end, v_sd, v_ed
+  from private.series_occurrences(s, p_until) o
+  where o.start_at > p_after and o.start_at <= p_until
+    and not exists (select 1 from public.meetings m where m.series_id = s.id and m.recurrence_id = o.recurrence_id);
+
+  if v_idx is null then
+    return jsonb_build_object('created', 0, 'skipped', '[]'::jsonb);
+  end if;
+
+  perform private.raise_if_invalid(private.self_overlap_error(v_users, v_start, v_end, s.all_day));
+  v_conflicts := private.occurrence_conflicts(v_users, v_idx, v_start, v_end, s.all_day, s.id);
+  if jsonb_array_length(v_conflicts) > 0 then
+    if p_mode = 'fail' then
+      perform private.raise_error(409, 'series_conflict',
+        format('%s of %s occurrences conflict with existing meetings, the first on %s',
+               (select count(distinct c ->> 'occurrence_index') from jsonb_array_elements(v_conflicts) c),
+               cardinality(v_idx), v_conflicts -> 0 ->> 'occurrence_start'),
+        jsonb_build_object('conflicts', v_conflicts));
+    end if;
+    v_bad := array(select distinct (c ->> 'occurrence_index')::integer from jsonb_array_elements(v_conflicts) c);
+    select coalesce(jsonb_agg(jsonb_build_object(
+             'occurrence_index', o.idx, 'start', o.s, 'end', o.e,
+             'conflicts', (select jsonb_agg(c - 'occurrence_index' - 'occurrence_start' - 'occurrence_end')
+                           from jsonb_array_elements(v_conflicts) c
+                           where (c ->> 'occurrence_index')::integer = o.idx)) order by o.idx), '[]'::jsonb)
+      into v_skipped
+    from unnest(v_idx, v_start, v_end) as o(idx, s, e)
+    where o.idx = any (v_bad);
+    if p_mode = 'record' then
+      insert into private.series_conflicts (series_id, recurrence_id, occurrence_start, occurrence_end, conflicts)
+      select s.id, o.rid, o.s, o.e, (sk -> 'conflicts')
+      from unnest(v_idx, v_rid, v_start, v_end) as o(idx, rid, s, e)
+      join jsonb_array_elements(v_skipped) sk on (sk ->> 'occurrence_index')::integer = o.idx
+      on conflict on constraint series_conflicts_once do nothing;
+    else
+      -- Skipped at booking time: recorded as EXDATEs, so the series says so.
+      update public.meeting_series
+      set exdates = exdates || array(select o.rid from unnest(v_idx, v_rid) as o(idx, rid) where o.idx = any (v_bad))
+      where id = s.id;
+    end if;
+    select array_agg(o.idx), array_agg(o.rid), array_agg(o.s), array_agg(o.e), array_agg(o.sd), array_agg(o.ed)
+      into v_idx, v_rid, v_start, v_end, v_sd, v_ed
+    from unnest(v_idx, v_rid, v_start, v_end, v_sd, v_ed) as o(idx, rid, s, e, sd, ed)
+    where not (o.idx = any (v_bad));
+  end if;
+
+  if v_idx is not null then
+    begin
+      v_created := private.insert_occurrences(s, v_idx, v_rid, v_start, v_end, v_sd, v_ed);
+    exception when exclusion_violation then
+      perform private.raise_error(409, 'series_conflict', 'an occurrence conflicts with a meeting booked meanwhile',
+        jsonb_build_object('conflicts', private.occurrence_conflicts(v_users, v_idx, v_start, v_end, s.all_day, s.id)));
+    end;
+  end if;
+  update public.meeting_series set horizon_until = greatest(horizon_until, p_until) where id = s.id;
+  return jsonb_build_object('created', coalesce(cardinality(v_created), 0), 'skipped', v_skipped);
+end
+$$;
+
+ALTER FUNCTION private.materialize_series(p_series_id uuid, p_after timestamp with time zone, p_until timestamp with time zone, p_mode text) OWNER TO postgres;
+
+--
 -- Name: meeting_json(uuid); Type: FUNCTION; Schema: private; Owner: postgres
 --
 
@@ -633,6 +1103,10 @@ begin
     'updated_at', m.updated_at,
     'cancelled_at', m.cancelled_at,
     'cancel_reason', m.cancel_reason,
+    'series_id', m.series_id,
+    'recurrence_id', m.recurrence_id,
+    'occurrence_index', m.occurrence_index,
+    'recurrence', (select s.rrule from public.meeting_series s where s.id = m.series_id),
     'attendees', coalesce((
       select jsonb_agg(jsonb_build_object(
                'id', a.id,
@@ -893,6 +1367,198 @@ $$;
 ALTER FUNCTION private.notice_warnings(p_user_ids uuid[], p_start timestamp with time zone, p_now timestamp with time zone) OWNER TO postgres;
 
 --
+-- Name: occurrence_conflicts(uuid[], integer[], timestamp with time zone[], timestamp with time zone[], boolean, uuid); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.occurrence_conflicts(p_user_ids uuid[], p_indexes integer[], p_starts timestamp with time zone[], p_ends timestamp with time zone[], p_all_day boolean, p_exclude_series uuid DEFAULT NULL::uuid) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+begin
+  return (
+    select coalesce(jsonb_agg(jsonb_build_object(
+             'occurrence_index', o.idx,
+             'occurrence_start', o.s,
+             'occurrence_end', o.e,
+             'meeting_id', case when private.can_see_meeting(b.meeting_id) then b.meeting_id end,
+             'user_id', b.user_id,
+             'start', lower(b.range),
+             'end', upper(b.range)
+           ) order by o.idx, b.user_id, lower(b.range)), '[]'::jsonb)
+    from unnest(p_indexes, p_starts, p_ends) as o(idx, s, e)
+    cross join public.profiles p
+    cross join lateral private.buffers_for(p, p_all_day) f
+    join private.busy_blocks b
+      on b.user_id = p.id
+     and b.active
+     and b.range && private.busy_range(o.s, o.e, f.before, f.after)
+    left join public.meetings bm on bm.id = b.meeting_id
+    where p.id = any (p_user_ids)
+      and (p_exclude_series is null or bm.series_id is distinct from p_exclude_series)
+  );
+end
+$$;
+
+ALTER FUNCTION private.occurrence_conflicts(p_user_ids uuid[], p_indexes integer[], p_starts timestamp with time zone[], p_ends timestamp with time zone[], p_all_day boolean, p_exclude_series uuid) OWNER TO postgres;
+
+--
+-- Name: parse_rrule(text, text, text); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.parse_rrule(p_rrule text, p_time_zone text, p_field text DEFAULT 'recurrence'::text) RETURNS private.rrule
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $_$
+declare
+  v private.rrule;
+  v_errors jsonb := '[]'::jsonb;
+  v_part text;
+  v_key text;
+  v_value text;
+  v_item text;
+  v_seen text[] := '{}'::text[];
+begin
+  v.step := 1;
+  v.wkst := 'MO';
+  if p_rrule is null or btrim(p_rrule) = '' then
+    perform private.raise_if_invalid(jsonb_build_array(private.field_error(p_field, 'is required')));
+  end if;
+  if char_length(p_rrule) > 1000 then
+    perform private.raise_if_invalid(jsonb_build_array(
+      private.field_error(p_field, 'at most 1000 characters')));
+  end if;
+
+  foreach v_part in array string_to_array(regexp_replace(upper(btrim(p_rrule)), '^RRULE:', ''), ';') loop
+    continue when v_part = '';
+    v_key := split_part(v_part, '=', 1);
+    v_value := substr(v_part, length(v_key) + 2);
+    if v_key = any (v_seen) then
+      v_errors := v_errors || private.field_error(p_field, v_key || ' appears twice');
+      continue;
+    end if;
+    v_seen := v_seen || v_key;
+    if v_value = '' then
+      v_errors := v_errors || private.field_error(p_field, v_key || ' has no value');
+      continue;
+    end if;
+    case v_key
+      when 'FREQ' then
+        if v_value in ('DAILY', 'WEEKLY', 'MONTHLY', 'YEARLY') then
+          v.freq := v_value;
+        else
+          v_errors := v_errors || private.field_error(p_field,
+            'FREQ=' || v_value || ' is not supported; use DAILY, WEEKLY, MONTHLY or YEARLY');
+        end if;
+      when 'INTERVAL' then
+        if v_value ~ '^[0-9]{1,4}$' and v_value::integer between 1 and 1000 then
+          v.step := v_value::integer;
+        else
+          v_errors := v_errors || private.field_error(p_field, 'INTERVAL must be a number from 1 to 1000');
+        end if;
+      when 'COUNT' then
+        if v_value ~ '^[0-9]{1,5}$' and v_value::integer between 1 and 10000 then
+          v.count := v_value::integer;
+        else
+          v_errors := v_errors || private.field_error(p_field, 'COUNT must be a number from 1 to 10000');
+        end if;
+      when 'UNTIL' then
+        if v_value ~ '^[0-9]{8}T[0-9]{6}Z$' then
+          begin
+            v.until_utc := to_timestamp(v_value, 'YYYYMMDD"T"HH24MISS"Z"')::timestamp at time zone 'UTC';
+          exception when others then
+            v_errors := v_errors || private.field_error(p_field, 'UNTIL is not a valid date-time');
+          end;
+        elsif v_value ~ '^[0-9]{8}(T[0-9]{6})?$' then
+          begin
+            -- A date-only UNTIL includes that whole (local) day.
+            v.until_local := case when length(v_value) = 8
+              then to_timestamp(v_value, 'YYYYMMDD')::timestamp + interval '1 day' - interval '1 microsecond'
+              else to_timestamp(v_value, 'YYYYMMDD"T"HH24MISS')::timestamp end;
+          exception when others then
+            v_errors := v_errors || private.field_error(p_field, 'UNTIL is not a valid date');
+          end;
+        else
+          v_errors := v_errors || private.field_error(p_field,
+            'UNTIL must look like 20301231, 20301231T170000 or 20301231T170000Z');
+        end if;
+      when 'BYDAY' then
+        foreach v_item in array string_to_array(v_value, ',') loop
+          if v_item !~ '^([+-]?[0-9]{1,2})?(MO|TU|WE|TH|FR|SA|SU)$'
+             or coalesce(nullif(substring(v_item from '^[+-]?[0-9]+'), '')::integer, 1) not between -53 and 53
+             or coalesce(nullif(substring(v_item from '^[+-]?[0-9]+'), '')::integer, 1) = 0 then
+            v_errors := v_errors || private.field_error(p_field,
+              'BYDAY value ' || v_item || ' is not a weekday such as MO, 1MO or -1FR');
+          end if;
+        end loop;
+        v.by_day := string_to_array(v_value, ',');
+      when 'BYMONTHDAY' then
+        foreach v_item in array string_to_array(v_value, ',') loop
+          if v_item !~ '^[+-]?[0-9]{1,2}$' or v_item::integer not between -31 and 31 or v_item::integer = 0 then
+            v_errors := v_errors || private.field_error(p_field,
+              'BYMONTHDAY value ' || v_item || ' must be 1 to 31 or -31 to -1');
+          else
+            v.by_month_day := coalesce(v.by_month_day, '{}') || v_item::integer;
+          end if;
+        end loop;
+      when 'BYMONTH' then
+        foreach v_item in array string_to_array(v_value, ',') loop
+          if v_item !~ '^[0-9]{1,2}$' or v_item::integer not between 1 and 12 then
+            v_errors := v_errors || private.field_error(p_field, 'BYMONTH value ' || v_item || ' must be 1 to 12');
+          else
+            v.by_month := coalesce(v.by_month, '{}') || v_item::integer;
+          end if;
+        end loop;
+      when 'BYSETPOS' then
+        foreach v_item in array string_to_array(v_value, ',') loop
+          if v_item !~ '^[+-]?[0-9]{1,3}$' or v_item::integer not between -366 and 366 or v_item::integer = 0 then
+            v_errors := v_errors || private.field_error(p_field,
+              'BYSETPOS value ' || v_item || ' must be 1 to 366 or -366 to -1');
+          else
+            v.by_set_pos := coalesce(v.by_set_pos, '{}') || v_item::integer;
+          end if;
+        end loop;
+      when 'WKST' then
+        if v_value in ('MO', 'TU', 'WE', 'TH', 'FR', 'SA', 'SU') then
+          v.wkst := v_value;
+        else
+          v_errors := v_errors || private.field_error(p_field, 'WKST must be a weekday such as MO');
+        end if;
+      when 'BYHOUR', 'BYMINUTE', 'BYSECOND', 'BYWEEKNO', 'BYYEARDAY' then
+        v_errors := v_errors || private.field_error(p_field,
+          v_key || ' is not supported; a series has one time of day, that of its first meeting');
+      else
+        v_errors := v_errors || private.field_error(p_field, 'unknown rule part ' || quote_literal(v_key));
+    end case;
+  end loop;
+
+  if v.freq is null and not ('FREQ' = any (v_seen)) then
+    v_errors := v_errors || private.field_error(p_field, 'FREQ is required');
+  end if;
+  if v.count is not null and (v.until_utc is not null or v.until_local is not null) then
+    v_errors := v_errors || private.field_error(p_field, 'COUNT and UNTIL cannot both be given');
+  end if;
+  if v.by_set_pos is not null and v.by_day is null and v.by_month_day is null and v.by_month is null then
+    v_errors := v_errors || private.field_error(p_field, 'BYSETPOS needs BYDAY, BYMONTHDAY or BYMONTH');
+  end if;
+  if v.freq in ('DAILY', 'WEEKLY') and exists (
+       select 1 from unnest(v.by_day) d where d ~ '^[+-]?[0-9]') then
+    v_errors := v_errors || private.field_error(p_field,
+      'BYDAY ordinals such as 1MO only apply to MONTHLY and YEARLY rules');
+  end if;
+  if v.freq = 'WEEKLY' and v.by_month_day is not null then
+    v_errors := v_errors || private.field_error(p_field, 'BYMONTHDAY does not apply to WEEKLY rules');
+  end if;
+  perform private.raise_if_invalid(v_errors);
+  if v.until_local is not null then
+    v.until_utc := private.local_to_instant(v.until_local, p_time_zone);
+  end if;
+  return v;
+end
+$_$;
+
+ALTER FUNCTION private.parse_rrule(p_rrule text, p_time_zone text, p_field text) OWNER TO postgres;
+
+--
 -- Name: raise_error(integer, text, text, jsonb); Type: FUNCTION; Schema: private; Owner: postgres
 --
 
@@ -1051,6 +1717,132 @@ $$;
 ALTER FUNCTION private.require_user() OWNER TO postgres;
 
 --
+-- Name: rrule_with_end(text, timestamp with time zone, integer); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.rrule_with_end(p_rrule text, p_until timestamp with time zone, p_count integer) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+  select array_to_string(
+    array(select part from unnest(string_to_array(regexp_replace(upper(btrim(p_rrule)), '^RRULE:', ''), ';')) part
+          where part <> '' and part !~ '^(COUNT|UNTIL)=')
+    || case when p_until is not null
+            then array['UNTIL=' || to_char(p_until at time zone 'UTC', 'YYYYMMDD"T"HH24MISS"Z"')]
+            else '{}'::text[] end
+    || case when p_count is not null then array['COUNT=' || p_count] else '{}'::text[] end,
+    ';');
+$$;
+
+ALTER FUNCTION private.rrule_with_end(p_rrule text, p_until timestamp with time zone, p_count integer) OWNER TO postgres;
+
+--
+-- Name: self_overlap_error(uuid[], timestamp with time zone[], timestamp with time zone[], boolean); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.self_overlap_error(p_user_ids uuid[], p_starts timestamp with time zone[], p_ends timestamp with time zone[], p_all_day boolean) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+declare
+  v_pad interval;
+begin
+  select coalesce(max(make_interval(mins => f.before + f.after)), interval '0')
+    into v_pad
+  from public.profiles p cross join lateral private.buffers_for(p, p_all_day) f
+  where p.id = any (p_user_ids);
+  if exists (
+    select 1 from (
+      select s, e, lead(s) over (order by s) as next_s from unnest(p_starts, p_ends) as o(s, e)
+    ) x
+    where x.next_s is not null and x.next_s < x.e + v_pad
+  ) then
+    return jsonb_build_array(private.field_error('recurrence',
+      'occurrences would overlap each other (including buffers); make the meeting shorter or the interval longer'));
+  end if;
+  return '[]'::jsonb;
+end
+$$;
+
+ALTER FUNCTION private.self_overlap_error(p_user_ids uuid[], p_starts timestamp with time zone[], p_ends timestamp with time zone[], p_all_day boolean) OWNER TO postgres;
+
+--
+-- Name: series_json(uuid); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.series_json(p_series_id uuid) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+begin
+  return (
+    select jsonb_build_object(
+      'id', s.id,
+      'organizer_id', s.organizer_id,
+      'recurrence', s.rrule,
+      'time_zone', s.time_zone,
+      'first_start_local', s.first_start_local,
+      'all_day', s.all_day,
+      'exdates', to_jsonb(s.exdates),
+      'title', s.title,
+      'description', s.description,
+      'location', s.location,
+      'horizon_until', s.horizon_until,
+      'status', s.status,
+      'version', s.version,
+      'created_at', s.created_at,
+      'updated_at', s.updated_at
+    )
+    from public.meeting_series s where s.id = p_series_id);
+end
+$$;
+
+ALTER FUNCTION private.series_json(p_series_id uuid) OWNER TO postgres;
+
+--
+-- Name: series_occurrences(public.meeting_series, timestamp with time zone); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.series_occurrences(p_series public.meeting_series, p_window_end timestamp with time zone) RETURNS TABLE(occurrence_index integer, recurrence_id timestamp without time zone, start_at timestamp with time zone, end_at timestamp with time zone, start_date date, end_date date)
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+begin
+  return query
+  select e.occurrence_index, e.local_start,
+         case when p_series.all_day then private.local_to_instant(e.local_start::date::timestamp, p_series.time_zone)
+              else e.start_at end,
+         case when p_series.all_day
+              then private.local_to_instant((e.local_start::date + extract(day from p_series.duration)::integer)::timestamp,
+                                            p_series.time_zone)
+              else e.start_at + p_series.duration end,
+         case when p_series.all_day then e.local_start::date end,
+         case when p_series.all_day then e.local_start::date + extract(day from p_series.duration)::integer end
+  from private.expand_rrule(private.parse_rrule(p_series.rrule, p_series.time_zone), p_series.first_start_local,
+                            p_series.time_zone, p_window_end, p_series.exdates,
+                            (select max_series_occurrences from private.settings)) e;
+end
+$$;
+
+ALTER FUNCTION private.series_occurrences(p_series public.meeting_series, p_window_end timestamp with time zone) OWNER TO postgres;
+
+--
+-- Name: series_user_ids(public.meeting_series); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.series_user_ids(p_series public.meeting_series) RETURNS uuid[]
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+  select array(select p_series.organizer_id
+               union
+               select (a ->> 'user_id')::uuid from jsonb_array_elements(p_series.attendees) a
+               where a ->> 'user_id' is not null);
+$$;
+
+ALTER FUNCTION private.series_user_ids(p_series public.meeting_series) OWNER TO postgres;
+
+--
 -- Name: sync_busy_from_attendee(); Type: FUNCTION; Schema: private; Owner: postgres
 --
 
@@ -1061,15 +1853,15 @@ CREATE FUNCTION private.sync_busy_from_attendee() RETURNS trigger
 declare
   v_meeting public.meetings;
 begin
-  if tg_op = 'DELETE' or (tg_op = 'UPDATE' and old.user_id is distinct from new.user_id) then
+  if old.user_id is distinct from new.user_id then
     delete from private.busy_blocks where meeting_id = old.meeting_id and user_id = old.user_id;
   end if;
-  if tg_op = 'DELETE' or new.user_id is null then
+  if new.user_id is null then
     return null;
   end if;
 
   select * into v_meeting from public.meetings where id = new.meeting_id;
-  if tg_op = 'INSERT' or old.user_id is distinct from new.user_id then
+  if old.user_id is distinct from new.user_id then
     insert into private.busy_blocks (meeting_id, user_id, buffer_before_minutes, buffer_after_minutes,
                                      range, active)
     select new.meeting_id, new.user_id, b.before, b.after,
@@ -1103,29 +1895,42 @@ $$;
 ALTER FUNCTION private.sync_busy_from_attendee() OWNER TO postgres;
 
 --
--- Name: sync_busy_from_meeting(); Type: FUNCTION; Schema: private; Owner: postgres
+-- Name: sync_busy_from_meetings(); Type: FUNCTION; Schema: private; Owner: postgres
 --
 
-CREATE FUNCTION private.sync_busy_from_meeting() RETURNS trigger
+CREATE FUNCTION private.sync_busy_from_meetings() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
 begin
+  -- Two steps: release every moved row first, then place them. Moving many
+  -- occurrences of a series by a day would otherwise trip the exclusion
+  -- constraint on a neighbour's old range that is about to move as well; the
+  -- constraint is checked row by row, not at the end of the statement.
+  update private.busy_blocks b
+  set active = false
+  from new_meetings n
+  join old_meetings o on o.id = n.id
+  where (o.start_at, o.end_at, o.all_day) is distinct from (n.start_at, n.end_at, n.all_day)
+    and b.meeting_id = n.id and b.active;
+
   update private.busy_blocks b
   set buffer_before_minutes = f.before,
       buffer_after_minutes = f.after,
-      range = private.busy_range(new.start_at, new.end_at, f.before, f.after),
-      active = new.status = 'confirmed' and a.response_status <> 'declined'
-  from public.attendees a, public.profiles p
-  cross join lateral private.buffers_for(p, new.all_day) f
-  where b.meeting_id = new.id
-    and a.meeting_id = b.meeting_id and a.user_id = b.user_id
-    and p.id = b.user_id;
+      range = private.busy_range(n.start_at, n.end_at, f.before, f.after),
+      active = n.status = 'confirmed' and a.response_status <> 'declined'
+  from new_meetings n
+  join old_meetings o on o.id = n.id
+  join public.attendees a on a.meeting_id = n.id
+  join public.profiles p on p.id = a.user_id
+  cross join lateral private.buffers_for(p, n.all_day) f
+  where (o.start_at, o.end_at, o.status, o.all_day) is distinct from (n.start_at, n.end_at, n.status, n.all_day)
+    and b.meeting_id = n.id and b.user_id = a.user_id;
   return null;
 end
 $$;
 
-ALTER FUNCTION private.sync_busy_from_meeting() OWNER TO postgres;
+ALTER FUNCTION private.sync_busy_from_meetings() OWNER TO postgres;
 
 --
 -- Name: sync_profile_email(); Type: FUNCTION; Schema: private; Owner: postgres
@@ -1202,6 +2007,23 @@ CREATE FUNCTION private.visible_meeting_ids() RETURNS SETOF uuid
 $$;
 
 ALTER FUNCTION private.visible_meeting_ids() OWNER TO postgres;
+
+--
+-- Name: visible_series_ids(); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.visible_series_ids() RETURNS SETOF uuid
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  select s.id from public.meeting_series s where s.organizer_id = (select auth.uid())
+  union
+  select m.series_id from public.meetings m
+  join public.attendees a on a.meeting_id = m.id
+  where a.user_id = (select auth.uid()) and m.series_id is not null;
+$$;
+
+ALTER FUNCTION private.visible_series_ids() OWNER TO postgres;
 
 --
 -- Name: book_meeting(text, timestamp with time zone, timestamp with time zone, text, jsonb, text, text, boolean, date, date, text, timestamp with time zone); Type: FUNCTION; Schema: public; Owner: postgres
@@ -1315,6 +2137,119 @@ ALTER FUNCTION public.book_meeting(p_title text, p_start timestamp with time zon
 COMMENT ON FUNCTION public.book_meeting(p_title text, p_start timestamp with time zone, p_end timestamp with time zone, p_time_zone text, p_attendees jsonb, p_description text, p_location text, p_all_day boolean, p_start_date date, p_end_date date, p_idempotency_key text, p_now timestamp with time zone) IS 'Book a meeting for the signed-in organiser. PT409 names conflicting meetings; PT422 names bad fields.';
 
 --
+-- Name: book_meeting_series(text, text, timestamp with time zone, timestamp with time zone, text, jsonb, text, text, boolean, date, date, timestamp with time zone[], text, text, timestamp with time zone); Type: FUNCTION; Schema: public; Owner: postgres
+--
+
+CREATE FUNCTION public.book_meeting_series(p_title text, p_recurrence text, p_start timestamp with time zone DEFAULT NULL::timestamp with time zone, p_end timestamp with time zone DEFAULT NULL::timestamp with time zone, p_time_zone text DEFAULT NULL::text, p_attendees jsonb DEFAULT '[]'::jsonb, p_description text DEFAULT ''::text, p_location text DEFAULT ''::text, p_all_day boolean DEFAULT false, p_start_date date DEFAULT NULL::date, p_end_date date DEFAULT NULL::date, p_exdates timestamp with time zone[] DEFAULT '{}'::timestamp with time zone[], p_on_conflict text DEFAULT 'fail'::text, p_idempotency_key text DEFAULT NULL::text, p_now timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_uid uuid := private.require_user();
+  v_now timestamptz := private.effective_now(p_now);
+  v_org public.profiles := private.require_active_profile(v_uid);
+  v_settings private.settings;
+  v_times private.meeting_times;
+  v_att jsonb;
+  v_errors jsonb;
+  v_tz text;
+  v_hash text;
+  v_existing public.meeting_series;
+  v_series_id uuid;
+  v_result jsonb;
+begin
+  select * into v_settings from private.settings;
+  v_tz := coalesce(p_time_zone, v_org.time_zone);
+  v_times := private.normalize_times(p_start, p_end, v_tz, p_all_day, p_start_date, p_end_date, v_now);
+  v_att := private.normalize_attendees(p_attendees, v_uid);
+  v_errors := private.text_field_errors(p_title, p_description, p_location) || v_times.errors || (v_att -> 'errors');
+  if p_on_conflict is null or p_on_conflict not in ('fail', 'skip') then
+    v_errors := v_errors || private.field_error('on_conflict', 'must be fail or skip');
+  end if;
+  if p_idempotency_key is not null and char_length(p_idempotency_key) not between 1 and 200 then
+    v_errors := v_errors || private.field_error('idempotency_key', 'must be 1 to 200 characters');
+  end if;
+  if cardinality(p_exdates) > 1000 then
+    v_errors := v_errors || private.field_error('exdates', 'at most 1000 dates');
+  end if;
+  perform private.raise_if_invalid(v_errors);
+  -- A bad rule is its own PT422, naming the part.
+  perform private.parse_rrule(p_recurrence, v_tz);
+
+  perform private.lock_users(array(select v_uid union
+    select (a ->> 'user_id')::uuid from jsonb_array_elements(v_att -> 'attendees') a where a ->> 'user_id' is not null));
+
+  if p_idempotency_key is not null then
+    v_hash := private.request_hash(jsonb_build_object(
+      'title', p_title, 'recurrence', upper(btrim(p_recurrence)), 'start', v_times.start_at, 'end', v_times.end_at,
+      'time_zone', v_tz, 'all_day', v_times.all_day, 'description', coalesce(p_description, ''),
+      'location', coalesce(p_location, ''), 'exdates', to_jsonb(p_exdates),
+      'attendees', (select coalesce(jsonb_agg(a order by a ->> 'email'), '[]'::jsonb)
+                    from jsonb_array_elements(v_att -> 'attendees') a)));
+    select * into v_existing from public.meeting_series
+    where organizer_id = v_uid and idempotency_key = p_idempotency_key;
+    if v_existing.id is not null then
+      if v_existing.request_hash <> v_hash then
+        perform private.raise_error(422, 'idempotency_key_reused',
+          'idempotency_key was already used for a different request',
+          jsonb_build_object('series_id', v_existing.id, 'errors', jsonb_build_array(
+            private.field_error('idempotency_key', 'was already used for a different request'))));
+      end if;
+      return jsonb_build_object('series', private.series_json(v_existing.id), 'replayed', true,
+        'occurrences', (select coalesce(jsonb_agg(jsonb_build_object('id', m.id, 'start', m.start_at,
+                          'end', m.end_at, 'recurrence_id', m.recurrence_id) order by m.start_at), '[]'::jsonb)
+                        from public.meetings m where m.series_id = v_existing.id),
+        'skipped', '[]'::jsonb);
+    end if;
+  end if;
+
+  insert into public.meeting_series (organizer_id, rrule, time_zone, first_start_local, duration, all_day, exdates,
+                                     title, description, location, attendees, horizon_until,
+                                     idempotency_key, request_hash)
+  values (v_uid, regexp_replace(upper(btrim(p_recurrence)), '^RRULE:', ''), v_tz,
+          case when v_times.all_day then v_times.start_date::timestamp else v_times.start_at at time zone v_tz end,
+          case when v_times.all_day then make_interval(days => v_times.end_date - v_times.start_date)
+               else v_times.end_at - v_times.start_at end,
+          v_times.all_day,
+          array(select d at time zone v_tz from unnest(p_exdates) d),
+          btrim(p_title), coalesce(p_description, ''), coalesce(p_location, ''), v_att -> 'attendees',
+          v_now, p_idempotency_key, v_hash)
+  returning id into v_series_id;
+
+  v_result := private.materialize_series(v_series_id, '-infinity', v_now + make_interval(days => v_settings.series_horizon_days),
+                                         p_on_conflict);
+  if (v_result ->> 'created')::integer = 0 then
+    perform private.raise_error(422, 'series_empty',
+      'the recurrence yields no occurrence to book' ||
+      case when jsonb_array_length(v_result -> 'skipped') > 0 then ' (every one conflicts)' else '' end,
+      jsonb_build_object('skipped', v_result -> 'skipped', 'errors', jsonb_build_array(
+        private.field_error('recurrence', 'yields no occurrence to book'))));
+  end if;
+
+  -- One confirmation per attendee for the whole series, on its first occurrence.
+  perform private.enqueue_meeting_notice(
+    (select m.id from public.meetings m where m.series_id = v_series_id order by m.start_at limit 1),
+    'confirmation', null, jsonb_build_object('series_id', v_series_id));
+
+  return jsonb_build_object(
+    'series', private.series_json(v_series_id),
+    'replayed', false,
+    'occurrences', (select jsonb_agg(jsonb_build_object('id', m.id, 'start', m.start_at, 'end', m.end_at,
+                                                        'recurrence_id', m.recurrence_id) order by m.start_at)
+                    from public.meetings m where m.series_id = v_series_id),
+    'skipped', v_result -> 'skipped');
+end
+$$;
+
+ALTER FUNCTION public.book_meeting_series(p_title text, p_recurrence text, p_start timestamp with time zone, p_end timestamp with time zone, p_time_zone text, p_attendees jsonb, p_description text, p_location text, p_all_day boolean, p_start_date date, p_end_date date, p_exdates timestamp with time zone[], p_on_conflict text, p_idempotency_key text, p_now timestamp with time zone) OWNER TO postgres;
+
+--
+-- Name: FUNCTION book_meeting_series(p_title text, p_recurrence text, p_start timestamp with time zone, p_end timestamp with time zone, p_time_zone text, p_attendees jsonb, p_description text, p_location text, p_all_day boolean, p_start_date date, p_end_date date, p_exdates timestamp with time zone[], p_on_conflict text, p_idempotency_key text, p_now timestamp with time zone); Type: COMMENT; Schema: public; Owner: postgres
+--
+
+COMMENT ON FUNCTION public.book_meeting_series(p_title text, p_recurrence text, p_start timestamp with time zone, p_end timestamp with time zone, p_time_zone text, p_attendees jsonb, p_description text, p_location text, p_all_day boolean, p_start_date date, p_end_date date, p_exdates timestamp with time zone[], p_on_conflict text, p_idempotency_key text, p_now timestamp with time zone) IS 'Book a recurring meeting. Every occurrence in the horizon is checked: PT409 lists every conflicting occurrence, or with p_on_conflict => ''skip'' those dates are skipped and listed.';
+
+--
 -- Name: cancel_meeting(uuid, text, integer, timestamp with time zone); Type: FUNCTION; Schema: public; Owner: postgres
 --
 
@@ -1369,6 +2304,91 @@ ALTER FUNCTION public.cancel_meeting(p_meeting_id uuid, p_reason text, p_version
 --
 
 COMMENT ON FUNCTION public.cancel_meeting(p_meeting_id uuid, p_reason text, p_version integer, p_now timestamp with time zone) IS 'Cancel a meeting (organiser only): soft delete, busy time released at once, every attendee notified.';
+
+--
+-- Name: cancel_series(uuid, text, text, integer, timestamp with time zone); Type: FUNCTION; Schema: public; Owner: postgres
+--
+
+CREATE FUNCTION public.cancel_series(p_meeting_id uuid, p_scope text DEFAULT 'this'::text, p_reason text DEFAULT NULL::text, p_version integer DEFAULT NULL::integer, p_now timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_uid uuid := private.require_user();
+  v_now timestamptz := private.effective_now(p_now);
+  m public.meetings;
+  s public.meeting_series;
+  v_from timestamptz;
+  v_cancelled integer;
+begin
+  m := private.lock_visible_meeting(p_meeting_id);
+  perform private.require_organizer(m, v_uid);
+  if p_scope is null or p_scope not in ('this', 'this_and_following', 'all') then
+    perform private.raise_if_invalid(jsonb_build_array(
+      private.field_error('scope', 'must be this, this_and_following or all')));
+  end if;
+  if m.series_id is null then
+    if p_scope <> 'this' then
+      perform private.raise_if_invalid(jsonb_build_array(
+        private.field_error('scope', 'this meeting is not part of a series')));
+    end if;
+    return public.cancel_meeting(p_meeting_id, p_reason, p_version, p_now);
+  end if;
+  if p_version is not null and p_version <> m.version and m.status <> 'cancelled' then
+    perform private.raise_error(412, 'version_mismatch', 'version mismatch',
+      jsonb_build_object('meeting_id', m.id, 'expected_version', p_version, 'current_version', m.version));
+  end if;
+  if char_length(p_reason) > 1000 then
+    perform private.raise_if_invalid(jsonb_build_array(private.field_error('reason', 'at most 1000 characters')));
+  end if;
+  select * into s from public.meeting_series where id = m.series_id for update;
+
+  if p_scope = 'this' then
+    if m.status = 'confirmed' then
+      update public.meeting_series
+      set exdates = case when m.recurrence_id = any (exdates) then exdates else exdates || m.recurrence_id end,
+          version = version + 1
+      where id = s.id;
+    end if;
+    return jsonb_build_object('meeting', public.cancel_meeting(p_meeting_id, p_reason, null, p_now),
+                              'series', private.series_json(s.id),
+                              'cancelled', case when m.status = 'confirmed' then 1 else 0 end);
+  end if;
+
+  v_from := case when p_scope = 'all' then v_now else greatest(m.start_at, v_now) end;
+  update public.meetings
+  set status = 'cancelled', cancelled_at = now(), cancelled_by = v_uid,
+      cancel_reason = nullif(btrim(p_reason), ''), version = version + 1
+  where series_id = s.id and status = 'confirmed' and start_at >= v_from;
+  get diagnostics v_cancelled = row_count;
+
+  if p_scope = 'all' then
+    update public.meeting_series
+    set status = 'cancelled', cancelled_at = now(), version = version + 1
+    where id = s.id;
+  else
+    update public.meeting_series
+    set rrule = private.rrule_with_end(rrule, m.start_at - interval '1 second', null), version = version + 1
+    where id = s.id;
+  end if;
+
+  perform private.cancel_pending_notices(mm.id, array['confirmation', 'update', 'reschedule'])
+  from public.meetings mm where mm.series_id = s.id and mm.start_at >= v_from;
+  perform private.enqueue_meeting_notice(m.id, 'cancellation', null,
+    jsonb_build_object('reason', nullif(btrim(p_reason), ''), 'series_id', s.id, 'scope', p_scope,
+                       'occurrences_cancelled', v_cancelled));
+  return jsonb_build_object('series', private.series_json(s.id), 'cancelled', v_cancelled,
+                            'meeting', private.meeting_json(m.id));
+end
+$$;
+
+ALTER FUNCTION public.cancel_series(p_meeting_id uuid, p_scope text, p_reason text, p_version integer, p_now timestamp with time zone) OWNER TO postgres;
+
+--
+-- Name: FUNCTION cancel_series(p_meeting_id uuid, p_scope text, p_reason text, p_version integer, p_now timestamp with time zone); Type: COMMENT; Schema: public; Owner: postgres
+--
+
+COMMENT ON FUNCTION public.cancel_series(p_meeting_id uuid, p_scope text, p_reason text, p_version integer, p_now timestamp with time zone) IS 'Cancel one occurrence, this and the following ones, or a whole series (organiser only).';
 
 --
 -- Name: get_meeting(uuid); Type: FUNCTION; Schema: public; Owner: postgres
@@ -1760,6 +2780,246 @@ ALTER FUNCTION public.update_meeting(p_meeting_id uuid, p_version integer, p_tit
 COMMENT ON FUNCTION public.update_meeting(p_meeting_id uuid, p_version integer, p_title text, p_description text, p_location text, p_start timestamp with time zone, p_end timestamp with time zone, p_time_zone text, p_all_day boolean, p_start_date date, p_end_date date, p_attendees jsonb, p_now timestamp with time zone) IS 'Change a meeting (organiser only). p_version must be the version last read (412 otherwise); omitted fields keep their value; p_attendees replaces the attendee list.';
 
 --
+-- Name: update_series(uuid, integer, text, text, text, text, timestamp with time zone, timestamp with time zone, text, jsonb, timestamp with time zone); Type: FUNCTION; Schema: public; Owner: postgres
+--
+
+CREATE FUNCTION public.update_series(p_meeting_id uuid, p_version integer, p_scope text DEFAULT 'this'::text, p_title text DEFAULT NULL::text, p_description text DEFAULT NULL::text, p_location text DEFAULT NULL::text, p_start timestamp with time zone DEFAULT NULL::timestamp with time zone, p_end timestamp with time zone DEFAULT NULL::timestamp with time zone, p_recurrence text DEFAULT NULL::text, p_attendees jsonb DEFAULT NULL::jsonb, p_now timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_uid uuid := private.require_user();
+  v_now timestamptz := private.effective_now(p_now);
+  v_settings private.settings;
+  m public.meetings;
+  s public.meeting_series;
+  target public.meeting_series;
+  v_shift interval;
+  v_duration interval;
+  v_att jsonb;
+  v_errors jsonb;
+  v_pivot_index integer;
+  v_new_id uuid;
+  v_users uuid[];
+  v_idx integer[];
+  v_rid timestamp[];
+  v_start timestamptz[];
+  v_end timestamptz[];
+  v_sd date[];
+  v_ed date[];
+  v_conflicts jsonb;
+  v_remaining integer;
+  v_old_count integer;
+begin
+  select * into v_settings from private.settings;
+  m := private.lock_visible_meeting(p_meeting_id);
+  perform private.require_organizer(m, v_uid);
+  if p_scope is null or p_scope not in ('this', 'this_and_following', 'all') then
+    perform private.raise_if_invalid(jsonb_build_array(
+      private.field_error('scope', 'must be this, this_and_following or all')));
+  end if;
+  if m.series_id is null or p_scope = 'this' then
+    if m.series_id is null and p_scope <> 'this' then
+      perform private.raise_if_invalid(jsonb_build_array(
+        private.field_error('scope', 'this meeting is not part of a series')));
+    end if;
+    if p_recurrence is not null then
+      perform private.raise_if_invalid(jsonb_build_array(
+        private.field_error('recurrence', 'a single occurrence has no rule of its own; use scope all or this_and_following')));
+    end if;
+    update public.meetings set detached = true where id = m.id and series_id is not null and not detached;
+    return public.update_meeting(p_meeting_id => p_meeting_id, p_version => p_version, p_title => p_title,
+      p_description => p_description, p_location => p_location, p_start => p_start, p_end => p_end,
+      p_attendees => p_attendees, p_now => p_now);
+  end if;
+
+  if p_version is null then
+    perform private.raise_error(428, 'version_required', 'the meeting version you last read is required (If-Match)',
+      jsonb_build_object('current_version', m.version));
+  end if;
+  if p_version <> m.version then
+    perform private.raise_error(412, 'version_mismatch', 'version mismatch',
+      jsonb_build_object('meeting_id', m.id, 'expected_version', p_version, 'current_version', m.version));
+  end if;
+  select * into s from public.meeting_series where id = m.series_id for update;
+  if s.status = 'cancelled' or m.status = 'cancelled' then
+    perform private.raise_error(409, 'meeting_cancelled', 'meeting is cancelled', jsonb_build_object('meeting_id', m.id));
+  end if;
+
+  v_errors := private.text_field_errors(coalesce(p_title, s.title), coalesce(p_description, s.description),
+                                        coalesce(p_location, s.location));
+  if p_start is not null and s.all_day then
+    v_errors := v_errors || private.field_error('start', 'an all-day series moves by whole days; give start as a date at local midnight');
+  end if;
+  v_duration := case when p_start is not null or p_end is not null
+                     then coalesce(p_end, coalesce(p_start, m.start_at) + (m.end_at - m.start_at)) - coalesce(p_start, m.start_at)
+                     else s.duration end;
+  if v_duration <= interval '0' then
+    v_errors := v_errors || private.field_error('end', 'must be after start');
+  elsif not s.all_day and v_duration > make_interval(mins => v_settings.max_meeting_minutes) then
+    v_errors := v_errors || private.field_error('end', format('a meeting may last at most %s minutes', v_settings.max_meeting_minutes));
+  end if;
+  if p_start is not null and p_start < v_now then
+    v_errors := v_errors || private.field_error('start', 'is in the past');
+  end if;
+  if p_attendees is not null then
+    v_att := private.normalize_attendees(p_attendees, v_uid);
+    v_errors := v_errors || (v_att -> 'errors');
+  end if;
+  perform private.raise_if_invalid(v_errors);
+  if p_recurrence is not null then
+    perform private.parse_rrule(p_recurrence, s.time_zone);
+  end if;
+
+  -- Shift of the series' wall-clock start, taken from the given occurrence.
+  v_shift := case when p_start is null then interval '0'
+                  else (p_start at time zone s.time_zone) - m.recurrence_id end;
+
+  -- The series that will own the changed occurrences: the same one ('all'),
+  -- or a new one split off at this occurrence ('this_and_following').
+  if p_scope = 'this_and_following' and m.occurrence_index > 0 then
+    v_pivot_index := m.occurrence_index;
+    v_old_count := (private.parse_rrule(s.rrule, s.time_zone)).count;
+    v_remaining := case when v_old_count is null then null else v_old_count - v_pivot_index end;
+    insert into public.meeting_series (organizer_id, rrule, time_zone, first_start_local, duration, all_day, exdates,
+                                       title, description, location, attendees, horizon_until)
+    select s.organizer_id, private.rrule_with_end(s.rrule, (private.parse_rrule(s.rrule, s.time_zone)).until_utc, v_remaining),
+           s.time_zone, m.recurrence_id, s.duration, s.all_day,
+           array(select d from unnest(s.exdates) d where d >= m.recurrence_id),
+           s.title, s.description, s.location, s.attendees, s.horizon_until
+    returning id into v_new_id;
+    update public.meeting_series
+    set rrule = private.rrule_with_end(rrule, m.start_at - interval '1 second', null),
+        exdates = array(select d from unnest(exdates) d where d < m.recurrence_id),
+        version = version + 1
+    where id = s.id;
+    -- The following occurrences move to the new series, renumbered from 0.
+    update public.meetings
+    set series_id = v_new_id, occurrence_index = occurrence_index - v_pivot_index
+    where series_id = s.id and occurrence_index >= v_pivot_index;
+    update private.series_conflicts set series_id = v_new_id
+    where series_id = s.id and recurrence_id >= m.recurrence_id;
+    select * into target from public.meeting_series where id = v_new_id for update;
+  else
+    target := s;
+  end if;
+
+  -- The new template, applied to the owning series.
+  update public.meeting_series
+  set title = btrim(coalesce(p_title, title)),
+      description = coalesce(p_description, description),
+      location = coalesce(p_location, location),
+      attendees = coalesce(v_att -> 'attendees', attendees),
+      rrule = case when p_recurrence is not null then regexp_replace(upper(btrim(p_recurrence)), '^RRULE:', '')
+                   else rrule end,
+      first_start_local = first_start_local + v_shift,
+      duration = v_duration,
+      exdates = array(select d + v_shift from unnest(exdates) d),
+      version = version + 1
+  where id = target.id
+  returning * into target;
+
+  -- The occurrences the new rule yields from now to the horizon, matched with
+  -- the existing ones by index: matched ones move, missing ones are created,
+  -- left-over ones are cancelled. Detached and started occurrences keep theirs.
+  select array_agg(o.occurrence_index order by o.occurrence_index), array_agg(o.recurrence_id order by o.occurrence_index),
+         array_agg(o.start_at order by o.occurrence_index), array_agg(o.end_at order by o.occurrence_index),
+         array_agg(o.start_date order by o.occurrence_index), array_agg(o.end_date order by o.occurrence_index)
+    into v_idx, v_rid, v_start, v_end, v_sd, v_ed
+  from private.series_occurrences(target, target.horizon_until) o
+  where o.start_at > v_now
+    and not exists (select 1 from public.meetings x where x.series_id = target.id
+                    and x.occurrence_index = o.occurrence_index and (x.detached or x.start_at <= v_now));
+
+  v_users := private.series_user_ids(target) || array(select a.user_id from public.attendees a
+    join public.meetings x on x.id = a.meeting_id where x.series_id = target.id and a.user_id is not null);
+  perform private.lock_users(v_users);
+  if v_idx is not null then
+    perform private.raise_if_invalid(private.self_overlap_error(private.series_user_ids(target), v_start, v_end, target.all_day));
+    v_conflicts := private.occurrence_conflicts(private.series_user_ids(target), v_idx, v_start, v_end, target.all_day,
+                                                target.id);
+    if jsonb_array_length(v_conflicts) > 0 then
+      perform private.raise_error(409, 'series_conflict',
+        format('%s occurrence(s) would conflict with existing meetings, the first on %s',
+               (select count(distinct c ->> 'occurrence_index') from jsonb_array_elements(v_conflicts) c),
+               v_conflicts -> 0 ->> 'occurrence_start'),
+        jsonb_build_object('conflicts', v_conflicts));
+    end if;
+  end if;
+
+  -- Left-over future occurrences (the new rule has fewer) are cancelled.
+  update public.meetings x
+  set status = 'cancelled', cancelled_at = now(), cancelled_by = v_uid,
+      cancel_reason = 'No longer part of the series.', version = version + 1
+  where x.series_id = target.id and x.status = 'confirmed' and not x.detached and x.start_at > v_now
+    and not (x.occurrence_index = any (coalesce(v_idx, '{}')));
+
+  begin
+    -- Matched occurrences take the new time and template.
+    update public.meetings x
+    set start_at = o.s, end_at = o.e, recurrence_id = o.rid,
+        start_date = case when target.all_day then o.sd end, end_date = case when target.all_day then o.ed end,
+        title = target.title, description = target.description, location = target.location,
+        version = x.version + 1
+    from unnest(v_idx, v_rid, v_start, v_end, v_sd, v_ed) as o(idx, rid, s, e, sd, ed)
+    where x.series_id = target.id and x.occurrence_index = o.idx and x.status = 'confirmed' and not x.detached;
+
+    if v_att is not null then
+      delete from public.attendees a using public.meetings x
+      where a.meeting_id = x.id and x.series_id = target.id and x.start_at > v_now and not x.detached
+        and a.role <> 'organizer'
+        and not exists (select 1 from jsonb_array_elements(target.attendees) n where n ->> 'email' = a.email);
+      insert into public.attendees (meeting_id, user_id, email, display_name, role)
+      select x.id, (n ->> 'user_id')::uuid, n ->> 'email', n ->> 'display_name', n ->> 'role'
+      from public.meetings x cross join jsonb_array_elements(target.attendees) n
+      where x.series_id = target.id and x.start_at > v_now and not x.detached and x.status = 'confirmed'
+        and not exists (select 1 from public.attendees a where a.meeting_id = x.id and a.email = n ->> 'email')
+      order by (n ->> 'user_id')::uuid nulls last, x.start_at;
+    end if;
+
+    -- New indexes the rule now yields are created.
+    perform private.insert_occurrences(target,
+      array(select o.idx from unnest(v_idx) o(idx) where not exists
+              (select 1 from public.meetings x where x.series_id = target.id and x.occurrence_index = o.idx)),
+      array(select o.rid from unnest(v_idx, v_rid) o(idx, rid) where not exists
+              (select 1 from public.meetings x where x.series_id = target.id and x.occurrence_index = o.idx)),
+      array(select o.s from unnest(v_idx, v_start) o(idx, s) where not exists
+              (select 1 from public.meetings x where x.series_id = target.id and x.occurrence_index = o.idx)),
+      array(select o.e from unnest(v_idx, v_end) o(idx, e) where not exists
+              (select 1 from public.meetings x where x.series_id = target.id and x.occurrence_index = o.idx)),
+      array(select o.sd from unnest(v_idx, v_sd) o(idx, sd) where not exists
+              (select 1 from public.meetings x where x.series_id = target.id and x.occurrence_index = o.idx)),
+      array(select o.ed from unnest(v_idx, v_ed) o(idx, ed) where not exists
+              (select 1 from public.meetings x where x.series_id = target.id and x.occurrence_index = o.idx)));
+  exception when exclusion_violation then
+    perform private.raise_error(409, 'series_conflict', 'an occurrence conflicts with a meeting booked meanwhile',
+      jsonb_build_object('conflicts', private.occurrence_conflicts(private.series_user_ids(target), v_idx, v_start,
+                                                                   v_end, target.all_day, target.id)));
+  end;
+
+  -- One notice for the change, on the first affected occurrence.
+  perform private.enqueue_meeting_notice(
+    (select x.id from public.meetings x where x.series_id = target.id and x.start_at > v_now and x.status = 'confirmed'
+     order by x.start_at limit 1),
+    case when v_shift <> interval '0' or p_recurrence is not null or v_duration <> s.duration then 'reschedule' else 'update' end,
+    null, jsonb_build_object('series_id', target.id, 'scope', p_scope));
+
+  return jsonb_build_object(
+    'series', private.series_json(target.id),
+    'previous_series', case when target.id <> s.id then private.series_json(s.id) end,
+    'meeting', private.meeting_json(m.id));
+end
+$$;
+
+ALTER FUNCTION public.update_series(p_meeting_id uuid, p_version integer, p_scope text, p_title text, p_description text, p_location text, p_start timestamp with time zone, p_end timestamp with time zone, p_recurrence text, p_attendees jsonb, p_now timestamp with time zone) OWNER TO postgres;
+
+--
+-- Name: FUNCTION update_series(p_meeting_id uuid, p_version integer, p_scope text, p_title text, p_description text, p_location text, p_start timestamp with time zone, p_end timestamp with time zone, p_recurrence text, p_attendees jsonb, p_now timestamp with time zone); Type: COMMENT; Schema: public; Owner: postgres
+--
+
+COMMENT ON FUNCTION public.update_series(p_meeting_id uuid, p_version integer, p_scope text, p_title text, p_description text, p_location text, p_start timestamp with time zone, p_end timestamp with time zone, p_recurrence text, p_attendees jsonb, p_now timestamp with time zone) IS 'Change one occurrence, this and the following ones (splits the series), or all future occurrences.';
+
+--
 -- Name: audit_log; Type: TABLE; Schema: private; Owner: postgres
 --
 
@@ -1867,6 +3127,35 @@ ALTER TABLE private.email_outbox ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTIT
 );
 
 --
+-- Name: series_conflicts; Type: TABLE; Schema: private; Owner: postgres
+--
+
+CREATE TABLE private.series_conflicts (
+    id bigint NOT NULL,
+    series_id uuid NOT NULL,
+    recurrence_id timestamp without time zone NOT NULL,
+    occurrence_start timestamp with time zone NOT NULL,
+    occurrence_end timestamp with time zone NOT NULL,
+    conflicts jsonb NOT NULL,
+    detected_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+ALTER TABLE private.series_conflicts OWNER TO postgres;
+
+--
+-- Name: series_conflicts_id_seq; Type: SEQUENCE; Schema: private; Owner: postgres
+--
+
+ALTER TABLE private.series_conflicts ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME private.series_conflicts_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
 -- Name: settings; Type: TABLE; Schema: private; Owner: postgres
 --
 
@@ -1875,9 +3164,13 @@ CREATE TABLE private.settings (
     max_meeting_minutes integer DEFAULT 1440 NOT NULL,
     max_all_day_days integer DEFAULT 31 NOT NULL,
     max_attendees integer DEFAULT 100 NOT NULL,
+    series_horizon_days integer DEFAULT 365 NOT NULL,
+    max_series_occurrences integer DEFAULT 1000 NOT NULL,
     CONSTRAINT settings_max_all_day_days_check CHECK (((max_all_day_days >= 1) AND (max_all_day_days <= 366))),
     CONSTRAINT settings_max_attendees_check CHECK (((max_attendees >= 1) AND (max_attendees <= 1000))),
     CONSTRAINT settings_max_meeting_minutes_check CHECK (((max_meeting_minutes >= 5) AND (max_meeting_minutes <= 10080))),
+    CONSTRAINT settings_max_series_occurrences_check CHECK (((max_series_occurrences >= 1) AND (max_series_occurrences <= 5000))),
+    CONSTRAINT settings_series_horizon_days_check CHECK (((series_horizon_days >= 7) AND (series_horizon_days <= 1100))),
     CONSTRAINT settings_singleton_check CHECK (singleton)
 );
 
@@ -1959,6 +3252,20 @@ ALTER TABLE ONLY private.email_outbox
     ADD CONSTRAINT email_outbox_pkey PRIMARY KEY (id);
 
 --
+-- Name: series_conflicts series_conflicts_once; Type: CONSTRAINT; Schema: private; Owner: postgres
+--
+
+ALTER TABLE ONLY private.series_conflicts
+    ADD CONSTRAINT series_conflicts_once UNIQUE (series_id, recurrence_id);
+
+--
+-- Name: series_conflicts series_conflicts_pkey; Type: CONSTRAINT; Schema: private; Owner: postgres
+--
+
+ALTER TABLE ONLY private.series_conflicts
+    ADD CONSTRAINT series_conflicts_pkey PRIMARY KEY (id);
+
+--
 -- Name: settings settings_pkey; Type: CONSTRAINT; Schema: private; Owner: postgres
 --
 
@@ -1994,11 +3301,32 @@ ALTER TABLE ONLY public.attendees
     ADD CONSTRAINT attendees_pkey PRIMARY KEY (id);
 
 --
+-- Name: meeting_series meeting_series_idempotency_key_per_organizer; Type: CONSTRAINT; Schema: public; Owner: postgres
+--
+
+ALTER TABLE ONLY public.meeting_series
+    ADD CONSTRAINT meeting_series_idempotency_key_per_organizer UNIQUE (organizer_id, idempotency_key);
+
+--
+-- Name: meeting_series meeting_series_pkey; Type: CONSTRAINT; Schema: public; Owner: postgres
+--
+
+ALTER TABLE ONLY public.meeting_series
+    ADD CONSTRAINT meeting_series_pkey PRIMARY KEY (id);
+
+--
 -- Name: meetings meetings_idempotency_key_per_organizer; Type: CONSTRAINT; Schema: public; Owner: postgres
 --
 
 ALTER TABLE ONLY public.meetings
     ADD CONSTRAINT meetings_idempotency_key_per_organizer UNIQUE (organizer_id, idempotency_key);
+
+--
+-- Name: meetings meetings_one_per_recurrence; Type: CONSTRAINT; Schema: public; Owner: postgres
+--
+
+ALTER TABLE ONLY public.meetings
+    ADD CONSTRAINT meetings_one_per_recurrence UNIQUE (series_id, recurrence_id);
 
 --
 -- Name: meetings meetings_pkey; Type: CONSTRAINT; Schema: public; Owner: postgres
@@ -2063,6 +3391,18 @@ CREATE UNIQUE INDEX attendees_one_organizer ON public.attendees USING btree (mee
 CREATE INDEX attendees_user_meeting_idx ON public.attendees USING btree (user_id, meeting_id) WHERE (user_id IS NOT NULL);
 
 --
+-- Name: meeting_series_horizon_idx; Type: INDEX; Schema: public; Owner: postgres
+--
+
+CREATE INDEX meeting_series_horizon_idx ON public.meeting_series USING btree (horizon_until) WHERE (status = 'active'::text);
+
+--
+-- Name: meeting_series_organizer_idx; Type: INDEX; Schema: public; Owner: postgres
+--
+
+CREATE INDEX meeting_series_organizer_idx ON public.meeting_series USING btree (organizer_id);
+
+--
 -- Name: meetings_organizer_start_idx; Type: INDEX; Schema: public; Owner: postgres
 --
 
@@ -2087,16 +3427,40 @@ CREATE UNIQUE INDEX profiles_email_key ON public.profiles USING btree (email) WH
 CREATE TRIGGER email_outbox_touch BEFORE UPDATE ON private.email_outbox FOR EACH ROW EXECUTE FUNCTION private.touch_updated_at();
 
 --
--- Name: attendees attendees_audit; Type: TRIGGER; Schema: public; Owner: postgres
+-- Name: attendees attendees_audit_delete; Type: TRIGGER; Schema: public; Owner: postgres
 --
 
-CREATE TRIGGER attendees_audit AFTER INSERT OR DELETE OR UPDATE ON public.attendees FOR EACH ROW EXECUTE FUNCTION private.audit_row_change();
+CREATE TRIGGER attendees_audit_delete AFTER DELETE ON public.attendees REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.audit_deleted_rows();
+
+--
+-- Name: attendees attendees_audit_insert; Type: TRIGGER; Schema: public; Owner: postgres
+--
+
+CREATE TRIGGER attendees_audit_insert AFTER INSERT ON public.attendees REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.audit_inserted_rows();
+
+--
+-- Name: attendees attendees_audit_update; Type: TRIGGER; Schema: public; Owner: postgres
+--
+
+CREATE TRIGGER attendees_audit_update AFTER UPDATE ON public.attendees REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.audit_updated_rows();
+
+--
+-- Name: attendees attendees_busy_on_delete; Type: TRIGGER; Schema: public; Owner: postgres
+--
+
+CREATE TRIGGER attendees_busy_on_delete AFTER DELETE ON public.attendees REFERENCING OLD TABLE AS old_attendees FOR EACH STATEMENT EXECUTE FUNCTION private.busy_for_removed_attendees();
+
+--
+-- Name: attendees attendees_busy_on_insert; Type: TRIGGER; Schema: public; Owner: postgres
+--
+
+CREATE TRIGGER attendees_busy_on_insert AFTER INSERT ON public.attendees REFERENCING NEW TABLE AS new_attendees FOR EACH STATEMENT EXECUTE FUNCTION private.busy_for_new_attendees();
 
 --
 -- Name: attendees attendees_sync_busy; Type: TRIGGER; Schema: public; Owner: postgres
 --
 
-CREATE TRIGGER attendees_sync_busy AFTER INSERT OR DELETE OR UPDATE OF user_id, response_status ON public.attendees FOR EACH ROW EXECUTE FUNCTION private.sync_busy_from_attendee();
+CREATE TRIGGER attendees_sync_busy AFTER UPDATE OF user_id, response_status ON public.attendees FOR EACH ROW WHEN (((old.user_id IS DISTINCT FROM new.user_id) OR (old.response_status IS DISTINCT FROM new.response_status))) EXECUTE FUNCTION private.sync_busy_from_attendee();
 
 --
 -- Name: attendees attendees_touch; Type: TRIGGER; Schema: public; Owner: postgres
@@ -2105,16 +3469,34 @@ CREATE TRIGGER attendees_sync_busy AFTER INSERT OR DELETE OR UPDATE OF user_id, 
 CREATE TRIGGER attendees_touch BEFORE UPDATE ON public.attendees FOR EACH ROW EXECUTE FUNCTION private.touch_updated_at();
 
 --
--- Name: meetings meetings_audit; Type: TRIGGER; Schema: public; Owner: postgres
+-- Name: meeting_series meeting_series_touch; Type: TRIGGER; Schema: public; Owner: postgres
 --
 
-CREATE TRIGGER meetings_audit AFTER INSERT OR DELETE OR UPDATE ON public.meetings FOR EACH ROW EXECUTE FUNCTION private.audit_row_change();
+CREATE TRIGGER meeting_series_touch BEFORE UPDATE ON public.meeting_series FOR EACH ROW EXECUTE FUNCTION private.touch_updated_at();
+
+--
+-- Name: meetings meetings_audit_delete; Type: TRIGGER; Schema: public; Owner: postgres
+--
+
+CREATE TRIGGER meetings_audit_delete AFTER DELETE ON public.meetings REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.audit_deleted_rows();
+
+--
+-- Name: meetings meetings_audit_insert; Type: TRIGGER; Schema: public; Owner: postgres
+--
+
+CREATE TRIGGER meetings_audit_insert AFTER INSERT ON public.meetings REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.audit_inserted_rows();
+
+--
+-- Name: meetings meetings_audit_update; Type: TRIGGER; Schema: public; Owner: postgres
+--
+
+CREATE TRIGGER meetings_audit_update AFTER UPDATE ON public.meetings REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.audit_updated_rows();
 
 --
 -- Name: meetings meetings_sync_busy; Type: TRIGGER; Schema: public; Owner: postgres
 --
 
-CREATE TRIGGER meetings_sync_busy AFTER UPDATE OF start_at, end_at, status, all_day ON public.meetings FOR EACH ROW WHEN (((old.start_at IS DISTINCT FROM new.start_at) OR (old.end_at IS DISTINCT FROM new.end_at) OR (old.status IS DISTINCT FROM new.status) OR (old.all_day IS DISTINCT FROM new.all_day))) EXECUTE FUNCTION private.sync_busy_from_meeting();
+CREATE TRIGGER meetings_sync_busy AFTER UPDATE ON public.meetings REFERENCING OLD TABLE AS old_meetings NEW TABLE AS new_meetings FOR EACH STATEMENT EXECUTE FUNCTION private.sync_busy_from_meetings();
 
 --
 -- Name: meetings meetings_touch; Type: TRIGGER; Schema: public; Owner: postgres
@@ -2123,10 +3505,22 @@ CREATE TRIGGER meetings_sync_busy AFTER UPDATE OF start_at, end_at, status, all_
 CREATE TRIGGER meetings_touch BEFORE UPDATE ON public.meetings FOR EACH ROW EXECUTE FUNCTION private.touch_updated_at();
 
 --
--- Name: profiles profiles_audit; Type: TRIGGER; Schema: public; Owner: postgres
+-- Name: profiles profiles_audit_delete; Type: TRIGGER; Schema: public; Owner: postgres
 --
 
-CREATE TRIGGER profiles_audit AFTER INSERT OR DELETE OR UPDATE ON public.profiles FOR EACH ROW EXECUTE FUNCTION private.audit_row_change();
+CREATE TRIGGER profiles_audit_delete AFTER DELETE ON public.profiles REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.audit_deleted_rows();
+
+--
+-- Name: profiles profiles_audit_insert; Type: TRIGGER; Schema: public; Owner: postgres
+--
+
+CREATE TRIGGER profiles_audit_insert AFTER INSERT ON public.profiles REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.audit_inserted_rows();
+
+--
+-- Name: profiles profiles_audit_update; Type: TRIGGER; Schema: public; Owner: postgres
+--
+
+CREATE TRIGGER profiles_audit_update AFTER UPDATE ON public.profiles REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.audit_updated_rows();
 
 --
 -- Name: profiles profiles_check; Type: TRIGGER; Schema: public; Owner: postgres
@@ -2163,6 +3557,13 @@ ALTER TABLE ONLY private.email_outbox
     ADD CONSTRAINT email_outbox_recipient_user_id_fkey FOREIGN KEY (recipient_user_id) REFERENCES public.profiles(id);
 
 --
+-- Name: series_conflicts series_conflicts_series_id_fkey; Type: FK CONSTRAINT; Schema: private; Owner: postgres
+--
+
+ALTER TABLE ONLY private.series_conflicts
+    ADD CONSTRAINT series_conflicts_series_id_fkey FOREIGN KEY (series_id) REFERENCES public.meeting_series(id);
+
+--
 -- Name: attendees attendees_meeting_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: postgres
 --
 
@@ -2177,11 +3578,25 @@ ALTER TABLE ONLY public.attendees
     ADD CONSTRAINT attendees_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.profiles(id);
 
 --
+-- Name: meeting_series meeting_series_organizer_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: postgres
+--
+
+ALTER TABLE ONLY public.meeting_series
+    ADD CONSTRAINT meeting_series_organizer_id_fkey FOREIGN KEY (organizer_id) REFERENCES public.profiles(id);
+
+--
 -- Name: meetings meetings_organizer_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: postgres
 --
 
 ALTER TABLE ONLY public.meetings
     ADD CONSTRAINT meetings_organizer_id_fkey FOREIGN KEY (organizer_id) REFERENCES public.profiles(id);
+
+--
+-- Name: meetings meetings_series_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: postgres
+--
+
+ALTER TABLE ONLY public.meetings
+    ADD CONSTRAINT meetings_series_id_fkey FOREIGN KEY (series_id) REFERENCES public.meeting_series(id);
 
 --
 -- Name: audit_log; Type: ROW SECURITY; Schema: private; Owner: postgres
@@ -2202,6 +3617,12 @@ ALTER TABLE private.busy_blocks ENABLE ROW LEVEL SECURITY;
 ALTER TABLE private.email_outbox ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: series_conflicts; Type: ROW SECURITY; Schema: private; Owner: postgres
+--
+
+ALTER TABLE private.series_conflicts ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: settings; Type: ROW SECURITY; Schema: private; Owner: postgres
 --
 
@@ -2218,6 +3639,12 @@ ALTER TABLE private.time_zone_names ENABLE ROW LEVEL SECURITY;
 --
 
 CREATE POLICY "Organisers and attendees can read a meeting" ON public.meetings FOR SELECT TO authenticated USING (((organizer_id = ( SELECT auth.uid() AS uid)) OR (id IN ( SELECT private.attended_meeting_ids() AS attended_meeting_ids))));
+
+--
+-- Name: meeting_series Organisers and attendees can read a series; Type: POLICY; Schema: public; Owner: postgres
+--
+
+CREATE POLICY "Organisers and attendees can read a series" ON public.meeting_series FOR SELECT TO authenticated USING (((organizer_id = ( SELECT auth.uid() AS uid)) OR (id IN ( SELECT private.visible_series_ids() AS visible_series_ids))));
 
 --
 -- Name: attendees Participants can read a meeting's attendees; Type: POLICY; Schema: public; Owner: postgres
@@ -2248,6 +3675,12 @@ CREATE POLICY "Users can update their own profile" ON public.profiles FOR UPDATE
 --
 
 ALTER TABLE public.attendees ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: meeting_series; Type: ROW SECURITY; Schema: public; Owner: postgres
+--
+
+ALTER TABLE public.meeting_series ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: meetings; Type: ROW SECURITY; Schema: public; Owner: postgres
@@ -2292,10 +3725,22 @@ GRANT ALL ON FUNCTION private.attended_meeting_ids() TO authenticated;
 GRANT ALL ON FUNCTION private.attended_meeting_ids() TO service_role;
 
 --
--- Name: FUNCTION audit_row_change(); Type: ACL; Schema: private; Owner: postgres
+-- Name: FUNCTION audit_deleted_rows(); Type: ACL; Schema: private; Owner: postgres
 --
 
-REVOKE ALL ON FUNCTION private.audit_row_change() FROM PUBLIC;
+REVOKE ALL ON FUNCTION private.audit_deleted_rows() FROM PUBLIC;
+
+--
+-- Name: FUNCTION audit_inserted_rows(); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.audit_inserted_rows() FROM PUBLIC;
+
+--
+-- Name: FUNCTION audit_updated_rows(); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.audit_updated_rows() FROM PUBLIC;
 
 --
 -- Name: TABLE profiles; Type: ACL; Schema: public; Owner: postgres
@@ -2339,6 +3784,18 @@ GRANT UPDATE(minimum_notice_minutes) ON TABLE public.profiles TO authenticated;
 --
 
 REVOKE ALL ON FUNCTION private.buffers_for(p_profile public.profiles, p_all_day boolean) FROM PUBLIC;
+
+--
+-- Name: FUNCTION busy_for_new_attendees(); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.busy_for_new_attendees() FROM PUBLIC;
+
+--
+-- Name: FUNCTION busy_for_removed_attendees(); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.busy_for_removed_attendees() FROM PUBLIC;
 
 --
 -- Name: FUNCTION busy_range(p_start timestamp with time zone, p_end timestamp with time zone, p_before integer, p_after integer); Type: ACL; Schema: private; Owner: postgres
@@ -2393,6 +3850,18 @@ REVOKE ALL ON FUNCTION private.effective_now(p_now timestamp with time zone) FRO
 REVOKE ALL ON FUNCTION private.enqueue_meeting_notice(p_meeting_id uuid, p_kind text, p_only_emails text[], p_payload jsonb) FROM PUBLIC;
 
 --
+-- Name: FUNCTION expand_rrule(p_rule private.rrule, p_dtstart timestamp without time zone, p_time_zone text, p_window_end timestamp with time zone, p_exdates timestamp without time zone[], p_max integer); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.expand_rrule(p_rule private.rrule, p_dtstart timestamp without time zone, p_time_zone text, p_window_end timestamp with time zone, p_exdates timestamp without time zone[], p_max integer) FROM PUBLIC;
+
+--
+-- Name: FUNCTION extend_series_horizons(p_now timestamp with time zone); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.extend_series_horizons(p_now timestamp with time zone) FROM PUBLIC;
+
+--
 -- Name: FUNCTION field_error(p_field text, p_message text); Type: ACL; Schema: private; Owner: postgres
 --
 
@@ -2423,12 +3892,31 @@ REVOKE ALL ON FUNCTION private.handle_auth_user_deleted() FROM PUBLIC;
 REVOKE ALL ON FUNCTION private.handle_auth_user_soft_deleted() FROM PUBLIC;
 
 --
+-- Name: TABLE meeting_series; Type: ACL; Schema: public; Owner: postgres
+--
+
+GRANT SELECT ON TABLE public.meeting_series TO authenticated;
+GRANT SELECT ON TABLE public.meeting_series TO service_role;
+
+--
+-- Name: FUNCTION insert_occurrences(p_series public.meeting_series, p_indexes integer[], p_recurrence_ids timestamp without time zone[], p_starts timestamp with time zone[], p_ends timestamp with time zone[], p_start_dates date[], p_end_dates date[]); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.insert_occurrences(p_series public.meeting_series, p_indexes integer[], p_recurrence_ids timestamp without time zone[], p_starts timestamp with time zone[], p_ends timestamp with time zone[], p_start_dates date[], p_end_dates date[]) FROM PUBLIC;
+
+--
 -- Name: FUNCTION is_valid_time_zone(p_name text); Type: ACL; Schema: private; Owner: postgres
 --
 
 REVOKE ALL ON FUNCTION private.is_valid_time_zone(p_name text) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.is_valid_time_zone(p_name text) TO authenticated;
 GRANT ALL ON FUNCTION private.is_valid_time_zone(p_name text) TO service_role;
+
+--
+-- Name: FUNCTION local_to_instant(p_local timestamp without time zone, p_time_zone text); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.local_to_instant(p_local timestamp without time zone, p_time_zone text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION lock_users(p_user_ids uuid[]); Type: ACL; Schema: private; Owner: postgres
@@ -2448,6 +3936,12 @@ GRANT SELECT ON TABLE public.meetings TO service_role;
 --
 
 REVOKE ALL ON FUNCTION private.lock_visible_meeting(p_meeting_id uuid) FROM PUBLIC;
+
+--
+-- Name: FUNCTION materialize_series(p_series_id uuid, p_after timestamp with time zone, p_until timestamp with time zone, p_mode text); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.materialize_series(p_series_id uuid, p_after timestamp with time zone, p_until timestamp with time zone, p_mode text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION meeting_json(p_meeting_id uuid); Type: ACL; Schema: private; Owner: postgres
@@ -2473,6 +3967,18 @@ REVOKE ALL ON FUNCTION private.normalize_times(p_start timestamp with time zone,
 --
 
 REVOKE ALL ON FUNCTION private.notice_warnings(p_user_ids uuid[], p_start timestamp with time zone, p_now timestamp with time zone) FROM PUBLIC;
+
+--
+-- Name: FUNCTION occurrence_conflicts(p_user_ids uuid[], p_indexes integer[], p_starts timestamp with time zone[], p_ends timestamp with time zone[], p_all_day boolean, p_exclude_series uuid); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.occurrence_conflicts(p_user_ids uuid[], p_indexes integer[], p_starts timestamp with time zone[], p_ends timestamp with time zone[], p_all_day boolean, p_exclude_series uuid) FROM PUBLIC;
+
+--
+-- Name: FUNCTION parse_rrule(p_rrule text, p_time_zone text, p_field text); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.parse_rrule(p_rrule text, p_time_zone text, p_field text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION raise_error(p_status integer, p_code text, p_message text, p_detail jsonb); Type: ACL; Schema: private; Owner: postgres
@@ -2524,16 +4030,46 @@ REVOKE ALL ON FUNCTION private.require_organizer(p_meeting public.meetings, p_ui
 REVOKE ALL ON FUNCTION private.require_user() FROM PUBLIC;
 
 --
+-- Name: FUNCTION rrule_with_end(p_rrule text, p_until timestamp with time zone, p_count integer); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.rrule_with_end(p_rrule text, p_until timestamp with time zone, p_count integer) FROM PUBLIC;
+
+--
+-- Name: FUNCTION self_overlap_error(p_user_ids uuid[], p_starts timestamp with time zone[], p_ends timestamp with time zone[], p_all_day boolean); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.self_overlap_error(p_user_ids uuid[], p_starts timestamp with time zone[], p_ends timestamp with time zone[], p_all_day boolean) FROM PUBLIC;
+
+--
+-- Name: FUNCTION series_json(p_series_id uuid); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.series_json(p_series_id uuid) FROM PUBLIC;
+
+--
+-- Name: FUNCTION series_occurrences(p_series public.meeting_series, p_window_end timestamp with time zone); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.series_occurrences(p_series public.meeting_series, p_window_end timestamp with time zone) FROM PUBLIC;
+
+--
+-- Name: FUNCTION series_user_ids(p_series public.meeting_series); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.series_user_ids(p_series public.meeting_series) FROM PUBLIC;
+
+--
 -- Name: FUNCTION sync_busy_from_attendee(); Type: ACL; Schema: private; Owner: postgres
 --
 
 REVOKE ALL ON FUNCTION private.sync_busy_from_attendee() FROM PUBLIC;
 
 --
--- Name: FUNCTION sync_busy_from_meeting(); Type: ACL; Schema: private; Owner: postgres
+-- Name: FUNCTION sync_busy_from_meetings(); Type: ACL; Schema: private; Owner: postgres
 --
 
-REVOKE ALL ON FUNCTION private.sync_busy_from_meeting() FROM PUBLIC;
+REVOKE ALL ON FUNCTION private.sync_busy_from_meetings() FROM PUBLIC;
 
 --
 -- Name: FUNCTION sync_profile_email(); Type: ACL; Schema: private; Owner: postgres
@@ -2562,6 +4098,14 @@ GRANT ALL ON FUNCTION private.visible_meeting_ids() TO authenticated;
 GRANT ALL ON FUNCTION private.visible_meeting_ids() TO service_role;
 
 --
+-- Name: FUNCTION visible_series_ids(); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.visible_series_ids() FROM PUBLIC;
+GRANT ALL ON FUNCTION private.visible_series_ids() TO authenticated;
+GRANT ALL ON FUNCTION private.visible_series_ids() TO service_role;
+
+--
 -- Name: FUNCTION book_meeting(p_title text, p_start timestamp with time zone, p_end timestamp with time zone, p_time_zone text, p_attendees jsonb, p_description text, p_location text, p_all_day boolean, p_start_date date, p_end_date date, p_idempotency_key text, p_now timestamp with time zone); Type: ACL; Schema: public; Owner: postgres
 --
 
@@ -2569,11 +4113,25 @@ REVOKE ALL ON FUNCTION public.book_meeting(p_title text, p_start timestamp with 
 GRANT ALL ON FUNCTION public.book_meeting(p_title text, p_start timestamp with time zone, p_end timestamp with time zone, p_time_zone text, p_attendees jsonb, p_description text, p_location text, p_all_day boolean, p_start_date date, p_end_date date, p_idempotency_key text, p_now timestamp with time zone) TO authenticated;
 
 --
+-- Name: FUNCTION book_meeting_series(p_title text, p_recurrence text, p_start timestamp with time zone, p_end timestamp with time zone, p_time_zone text, p_attendees jsonb, p_description text, p_location text, p_all_day boolean, p_start_date date, p_end_date date, p_exdates timestamp with time zone[], p_on_conflict text, p_idempotency_key text, p_now timestamp with time zone); Type: ACL; Schema: public; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION public.book_meeting_series(p_title text, p_recurrence text, p_start timestamp with time zone, p_end timestamp with time zone, p_time_zone text, p_attendees jsonb, p_description text, p_location text, p_all_day boolean, p_start_date date, p_end_date date, p_exdates timestamp with time zone[], p_on_conflict text, p_idempotency_key text, p_now timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.book_meeting_series(p_title text, p_recurrence text, p_start timestamp with time zone, p_end timestamp with time zone, p_time_zone text, p_attendees jsonb, p_description text, p_location text, p_all_day boolean, p_start_date date, p_end_date date, p_exdates timestamp with time zone[], p_on_conflict text, p_idempotency_key text, p_now timestamp with time zone) TO authenticated;
+
+--
 -- Name: FUNCTION cancel_meeting(p_meeting_id uuid, p_reason text, p_version integer, p_now timestamp with time zone); Type: ACL; Schema: public; Owner: postgres
 --
 
 REVOKE ALL ON FUNCTION public.cancel_meeting(p_meeting_id uuid, p_reason text, p_version integer, p_now timestamp with time zone) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.cancel_meeting(p_meeting_id uuid, p_reason text, p_version integer, p_now timestamp with time zone) TO authenticated;
+
+--
+-- Name: FUNCTION cancel_series(p_meeting_id uuid, p_scope text, p_reason text, p_version integer, p_now timestamp with time zone); Type: ACL; Schema: public; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION public.cancel_series(p_meeting_id uuid, p_scope text, p_reason text, p_version integer, p_now timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.cancel_series(p_meeting_id uuid, p_scope text, p_reason text, p_version integer, p_now timestamp with time zone) TO authenticated;
 
 --
 -- Name: FUNCTION get_meeting(p_meeting_id uuid); Type: ACL; Schema: public; Owner: postgres
@@ -2611,6 +4169,13 @@ REVOKE ALL ON FUNCTION public.update_meeting(p_meeting_id uuid, p_version intege
 GRANT ALL ON FUNCTION public.update_meeting(p_meeting_id uuid, p_version integer, p_title text, p_description text, p_location text, p_start timestamp with time zone, p_end timestamp with time zone, p_time_zone text, p_all_day boolean, p_start_date date, p_end_date date, p_attendees jsonb, p_now timestamp with time zone) TO authenticated;
 
 --
+-- Name: FUNCTION update_series(p_meeting_id uuid, p_version integer, p_scope text, p_title text, p_description text, p_location text, p_start timestamp with time zone, p_end timestamp with time zone, p_recurrence text, p_attendees jsonb, p_now timestamp with time zone); Type: ACL; Schema: public; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION public.update_series(p_meeting_id uuid, p_version integer, p_scope text, p_title text, p_description text, p_location text, p_start timestamp with time zone, p_end timestamp with time zone, p_recurrence text, p_attendees jsonb, p_now timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.update_series(p_meeting_id uuid, p_version integer, p_scope text, p_title text, p_description text, p_location text, p_start timestamp with time zone, p_end timestamp with time zone, p_recurrence text, p_attendees jsonb, p_now timestamp with time zone) TO authenticated;
+
+--
 -- Name: TABLE audit_log; Type: ACL; Schema: private; Owner: postgres
 --
 
@@ -2627,6 +4192,12 @@ GRANT SELECT ON TABLE private.busy_blocks TO service_role;
 --
 
 GRANT SELECT ON TABLE private.email_outbox TO service_role;
+
+--
+-- Name: TABLE series_conflicts; Type: ACL; Schema: private; Owner: postgres
+--
+
+GRANT SELECT ON TABLE private.series_conflicts TO service_role;
 
 --
 -- Name: TABLE settings; Type: ACL; Schema: private; Owner: postgres
@@ -2652,4 +4223,5 @@ CREATE TRIGGER on_auth_user_email_changed AFTER UPDATE OF email ON auth.users FO
 CREATE TRIGGER on_auth_user_soft_deleted AFTER UPDATE OF deleted_at ON auth.users FOR EACH ROW WHEN (((old.deleted_at IS NULL) AND (new.deleted_at IS NOT NULL))) EXECUTE FUNCTION private.handle_auth_user_soft_deleted();
 
 -- pg_cron jobs
+-- cron job extend-series-horizons: 23 2 * * *: select private.extend_series_horizons()
 -- cron job refresh-time-zone-names: 17 3 * * *: select private.refresh_time_zone_names()

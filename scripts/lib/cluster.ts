@@ -231,9 +231,11 @@ export function portInUse(port: number): boolean {
   }
 }
 
-export function freePort(from: number): number {
+// A port nobody listens on now, and not one we already picked for something
+// that is not listening yet.
+export function freePort(from: number, exclude: number[] = []): number {
   for (let p = from; p < from + 200; p++) {
-    if (!portInUse(p)) return p;
+    if (!exclude.includes(p) && !portInUse(p)) return p;
   }
   throw new Error(`no free port from ${from}`);
 }

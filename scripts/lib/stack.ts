@@ -102,7 +102,7 @@ export async function bringUp(opts: {
   const netWorker = new Deno.Command(DENO_BIN, {
     args: ["run", "-A", "--quiet", join(PROJECT_ROOT, "scripts", "net_worker.ts")],
     env: { NET_WORKER_DB_URL: dbUrl(c, "supabase_admin") },
-    stdin: "null",
+    stdin: "piped",
     stdout: "piped",
     stderr: "piped",
   }).spawn();
@@ -112,7 +112,7 @@ export async function bringUp(opts: {
   const functions = new Deno.Command(DENO_BIN, {
     args: ["run", "-A", "--quiet", join(PROJECT_ROOT, "scripts", "functions_server.ts")],
     env: { ...env, FUNCTIONS_PORT: String(opts.functionsPort) },
-    stdin: "null",
+    stdin: "piped",
     stdout: "piped",
     stderr: "piped",
   }).spawn();

@@ -146,6 +146,57 @@ as $$
          case when p_all_day then 0 else p_profile.buffer_after_minutes end;
 $$;
 
+-- Triggers that keep derived rows (busy time, audit) are statement-level over
+-- transition tables: one INSERT ... SELECT per statement, whether a booking
+-- writes one attendee or a series writes hundreds of occurrences.
+
+-- New internal attendees become busy, padded by their own buffers, in user
+-- order (the order every booking locks people in).
+create function private.busy_for_new_attendees() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  insert into private.busy_blocks (meeting_id, user_id, buffer_before_minutes, buffer_after_minutes,
+                                   range, active)
+  select n.meeting_id, n.user_id, f.before, f.after,
+         private.busy_range(m.start_at, m.end_at, f.before, f.after),
+         m.status = 'confirmed' and n.response_status <> 'declined'
+  from new_attendees n
+  join public.meetings m on m.id = n.meeting_id
+  join public.profiles p on p.id = n.user_id
+  cross join lateral private.buffers_for(p, m.all_day) f
+  order by n.user_id, m.start_at;
+  return null;
+end
+$$;
+
+create trigger attendees_busy_on_insert
+  after insert on public.attendees
+  referencing new table as new_attendees
+  for each statement execute function private.busy_for_new_attendees();
+
+create function private.busy_for_removed_attendees() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  delete from private.busy_blocks b
+  using old_attendees o
+  where b.meeting_id = o.meeting_id and b.user_id = o.user_id;
+  return null;
+end
+$$;
+
+create trigger attendees_busy_on_delete
+  after delete on public.attendees
+  referencing old table as old_attendees
+  for each statement execute function private.busy_for_removed_attendees();
+
+-- An RSVP (one row at a time) or a changed user: declining frees the time,
+-- accepting again takes it back.
 create function private.sync_busy_from_attendee() returns trigger
 language plpgsql
 security definer
@@ -154,15 +205,15 @@ as $$
 declare
   v_meeting public.meetings;
 begin
-  if tg_op = 'DELETE' or (tg_op = 'UPDATE' and old.user_id is distinct from new.user_id) then
+  if old.user_id is distinct from new.user_id then
     delete from private.busy_blocks where meeting_id = old.meeting_id and user_id = old.user_id;
   end if;
-  if tg_op = 'DELETE' or new.user_id is null then
+  if new.user_id is null then
     return null;
   end if;
 
   select * into v_meeting from public.meetings where id = new.meeting_id;
-  if tg_op = 'INSERT' or old.user_id is distinct from new.user_id then
+  if old.user_id is distinct from new.user_id then
     insert into private.busy_blocks (meeting_id, user_id, buffer_before_minutes, buffer_after_minutes,
                                      range, active)
     select new.meeting_id, new.user_id, b.before, b.after,
@@ -194,39 +245,54 @@ end
 $$;
 
 create trigger attendees_sync_busy
-  after insert or delete or update of user_id, response_status on public.attendees
-  for each row execute function private.sync_busy_from_attendee();
+  after update of user_id, response_status on public.attendees
+  for each row
+  when (old.user_id is distinct from new.user_id or old.response_status is distinct from new.response_status)
+  execute function private.sync_busy_from_attendee();
 
--- A moved or cancelled meeting moves or releases its busy rows. A move pads
+-- Moved or cancelled meetings move or release their busy rows. A move pads
 -- with each user's current buffers, the same ones the conflict check used.
 -- Switching between timed and all-day is a move too, even over the same
 -- instants: all-day meetings take no buffers, timed ones do.
-create function private.sync_busy_from_meeting() returns trigger
+create function private.sync_busy_from_meetings() returns trigger
 language plpgsql
 security definer
 set search_path = ''
 as $$
 begin
+  -- Two steps: release every moved row first, then place them. Moving many
+  -- occurrences of a series by a day would otherwise trip the exclusion
+  -- constraint on a neighbour's old range that is about to move as well; the
+  -- constraint is checked row by row, not at the end of the statement.
+  update private.busy_blocks b
+  set active = false
+  from new_meetings n
+  join old_meetings o on o.id = n.id
+  where (o.start_at, o.end_at, o.all_day) is distinct from (n.start_at, n.end_at, n.all_day)
+    and b.meeting_id = n.id and b.active;
+
   update private.busy_blocks b
   set buffer_before_minutes = f.before,
       buffer_after_minutes = f.after,
-      range = private.busy_range(new.start_at, new.end_at, f.before, f.after),
-      active = new.status = 'confirmed' and a.response_status <> 'declined'
-  from public.attendees a, public.profiles p
-  cross join lateral private.buffers_for(p, new.all_day) f
-  where b.meeting_id = new.id
-    and a.meeting_id = b.meeting_id and a.user_id = b.user_id
-    and p.id = b.user_id;
+      range = private.busy_range(n.start_at, n.end_at, f.before, f.after),
+      active = n.status = 'confirmed' and a.response_status <> 'declined'
+  from new_meetings n
+  join old_meetings o on o.id = n.id
+  join public.attendees a on a.meeting_id = n.id
+  join public.profiles p on p.id = a.user_id
+  cross join lateral private.buffers_for(p, n.all_day) f
+  where (o.start_at, o.end_at, o.status, o.all_day) is distinct from (n.start_at, n.end_at, n.status, n.all_day)
+    and b.meeting_id = n.id and b.user_id = a.user_id;
   return null;
 end
 $$;
 
+-- (A column list, UPDATE OF ..., cannot be combined with transition tables;
+-- the function compares old and new itself.)
 create trigger meetings_sync_busy
-  after update of start_at, end_at, status, all_day on public.meetings
-  for each row
-  when (old.start_at is distinct from new.start_at or old.end_at is distinct from new.end_at
-        or old.status is distinct from new.status or old.all_day is distinct from new.all_day)
-  execute function private.sync_busy_from_meeting();
+  after update on public.meetings
+  referencing old table as old_meetings new table as new_meetings
+  for each statement execute function private.sync_busy_from_meetings();
 
 create function private.touch_updated_at() returns trigger
 language plpgsql
@@ -243,56 +309,96 @@ create trigger meetings_touch before update on public.meetings
 create trigger attendees_touch before update on public.attendees
   for each row execute function private.touch_updated_at();
 
--- Audit: who (auth.uid(), or the database role for direct sessions), when,
--- and what changed. Updates keep only the columns that changed.
-create function private.audit_row_change() returns trigger
+-- Audit: who (auth.uid(), or the login role for direct sessions), when, and
+-- what changed; updates keep only the columns that changed. Statement-level:
+-- one INSERT per statement. Every audited table has an `id` column; trigger
+-- functions are compiled per table, so the transition tables' row types are
+-- known when the queries are planned.
+create function private.audit_inserted_rows() returns trigger
 language plpgsql
 security definer
 set search_path = ''
 as $$
-declare
-  v_old jsonb;
-  v_new jsonb;
-  v_row jsonb;
 begin
-  if tg_op = 'UPDATE' then
-    v_row := to_jsonb(new);
-    select jsonb_object_agg(o.key, o.value), jsonb_object_agg(o.key, n.value)
-      into v_old, v_new
-    from jsonb_each(to_jsonb(old)) o
-    join jsonb_each(v_row) n using (key)
-    where o.value is distinct from n.value and o.key <> 'updated_at';
-    if v_old is null then
-      return null;
-    end if;
-  elsif tg_op = 'INSERT' then
-    v_new := to_jsonb(new);
-    v_row := v_new;
-  else
-    v_old := to_jsonb(old);
-    v_row := v_old;
-  end if;
-
-  -- session_user, not current_user: inside this definer function
-  -- current_user is always its owner, whoever made the change.
   insert into private.audit_log (actor_id, actor_role, table_name, record_id, meeting_id, action,
                                  old_values, new_values)
-  values (auth.uid(), coalesce(auth.role(), session_user), tg_table_name, (v_row ->> 'id')::uuid,
-          case tg_table_name
-            when 'meetings' then (v_row ->> 'id')::uuid
-            when 'attendees' then (v_row ->> 'meeting_id')::uuid
-          end,
-          lower(tg_op), v_old, v_new);
+  select a.uid, a.role, tg_table_name, (r.v ->> 'id')::uuid,
+         case tg_table_name when 'meetings' then (r.v ->> 'id')::uuid
+                            when 'attendees' then (r.v ->> 'meeting_id')::uuid end,
+         'insert', null, r.v
+  from (select to_jsonb(n) as v from new_rows n) r
+  -- session_user, not current_user: inside this definer function
+  -- current_user is always its owner, whoever made the change.
+  cross join (select auth.uid() as uid, coalesce(auth.role(), session_user) as role) a;
   return null;
 end
 $$;
 
-create trigger meetings_audit after insert or update or delete on public.meetings
-  for each row execute function private.audit_row_change();
-create trigger attendees_audit after insert or update or delete on public.attendees
-  for each row execute function private.audit_row_change();
-create trigger profiles_audit after insert or update or delete on public.profiles
-  for each row execute function private.audit_row_change();
+create function private.audit_deleted_rows() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  insert into private.audit_log (actor_id, actor_role, table_name, record_id, meeting_id, action,
+                                 old_values, new_values)
+  select a.uid, a.role, tg_table_name, (r.v ->> 'id')::uuid,
+         case tg_table_name when 'meetings' then (r.v ->> 'id')::uuid
+                            when 'attendees' then (r.v ->> 'meeting_id')::uuid end,
+         'delete', r.v, null
+  from (select to_jsonb(o) as v from old_rows o) r
+  cross join (select auth.uid() as uid, coalesce(auth.role(), session_user) as role) a;
+  return null;
+end
+$$;
+
+create function private.audit_updated_rows() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  insert into private.audit_log (actor_id, actor_role, table_name, record_id, meeting_id, action,
+                                 old_values, new_values)
+  select a.uid, a.role, tg_table_name, (pair.nv ->> 'id')::uuid,
+         case tg_table_name when 'meetings' then (pair.nv ->> 'id')::uuid
+                            when 'attendees' then (pair.nv ->> 'meeting_id')::uuid end,
+         'update', d.old_values, d.new_values
+  from (select to_jsonb(o) as ov, to_jsonb(n) as nv
+        from old_rows o join new_rows n on n.id = o.id) pair
+  cross join lateral (
+    select jsonb_object_agg(e.key, e.value) as old_values,
+           jsonb_object_agg(e.key, pair.nv -> e.key) as new_values
+    from jsonb_each(pair.ov) e
+    where e.value is distinct from pair.nv -> e.key and e.key <> 'updated_at'
+  ) d
+  cross join (select auth.uid() as uid, coalesce(auth.role(), session_user) as role) a
+  where d.old_values is not null;
+  return null;
+end
+$$;
+
+create trigger meetings_audit_insert after insert on public.meetings
+  referencing new table as new_rows for each statement execute function private.audit_inserted_rows();
+create trigger meetings_audit_update after update on public.meetings
+  referencing old table as old_rows new table as new_rows
+  for each statement execute function private.audit_updated_rows();
+create trigger meetings_audit_delete after delete on public.meetings
+  referencing old table as old_rows for each statement execute function private.audit_deleted_rows();
+create trigger attendees_audit_insert after insert on public.attendees
+  referencing new table as new_rows for each statement execute function private.audit_inserted_rows();
+create trigger attendees_audit_update after update on public.attendees
+  referencing old table as old_rows new table as new_rows
+  for each statement execute function private.audit_updated_rows();
+create trigger attendees_audit_delete after delete on public.attendees
+  referencing old table as old_rows for each statement execute function private.audit_deleted_rows();
+create trigger profiles_audit_insert after insert on public.profiles
+  referencing new table as new_rows for each statement execute function private.audit_inserted_rows();
+create trigger profiles_audit_update after update on public.profiles
+  referencing old table as old_rows new table as new_rows
+  for each statement execute function private.audit_updated_rows();
+create trigger profiles_audit_delete after delete on public.profiles
+  referencing old table as old_rows for each statement execute function private.audit_deleted_rows();
 
 -- RLS ------------------------------------------------------------------------
 

@@ -303,7 +303,8 @@ select is(
     'private.is_valid_time_zone(text)',
     'private.meeting_json(uuid)',
     'private.raise_error(integer,text,text,jsonb)',
-    'private.visible_meeting_ids()'
+    'private.visible_meeting_ids()',
+    'private.visible_series_ids()'
   ],
   'API roles may execute exactly these private helpers'
 );
