@@ -12,6 +12,11 @@ import {
   runningPostmasterPid,
 } from "./lib/cluster.ts";
 import { bringUp, type Stack, tearDown } from "./lib/stack.ts";
+import {
+  calendarFunctionsEnv,
+  calendarTestEnv,
+  pickCalendarFakePorts,
+} from "./lib/calendar_fakes.ts";
 import { signUserToken } from "./lib/keys.ts";
 import { runTests } from "./lib/test_runner.ts";
 import { dumpSchema, SCHEMA_DUMP_PATH } from "./lib/schema_dump.ts";
@@ -141,7 +146,16 @@ async function test() {
     Deno.exit(130);
   });
   try {
-    stack = await bringUp({ cluster, functionsPort, seed: true, fast: true, log: say });
+    const fakes = pickCalendarFakePorts([dbPort, functionsPort]);
+    stack = await bringUp({
+      cluster,
+      functionsPort,
+      seed: true,
+      fast: true,
+      log: say,
+      functionsEnvExtra: calendarFunctionsEnv(fakes),
+      testEnv: calendarTestEnv(fakes),
+    });
     code = await runTests(stack);
   } catch (err) {
     console.error(err instanceof Error ? err.message : err);

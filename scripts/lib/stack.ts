@@ -26,6 +26,8 @@ export interface Stack {
   processes: Deno.ChildProcess[];
   postgres: Deno.ChildProcess;
   logDir: string;
+  // Extra environment for the test suites (calendar fake server ports).
+  testEnv: Record<string, string>;
 }
 
 async function pipeToFile(stream: ReadableStream<Uint8Array>, path: string) {
@@ -67,6 +69,9 @@ export async function bringUp(opts: {
   seed: boolean;
   fast?: boolean;
   log?: (msg: string) => void;
+  // Extra environment for the functions, and for the suites run against them.
+  functionsEnvExtra?: Record<string, string>;
+  testEnv?: Record<string, string>;
 }): Promise<Stack> {
   const log = opts.log ?? (() => {});
   const c = opts.cluster;
@@ -111,7 +116,7 @@ export async function bringUp(opts: {
 
   const functions = new Deno.Command(DENO_BIN, {
     args: ["run", "-A", "--quiet", join(PROJECT_ROOT, "scripts", "functions_server.ts")],
-    env: { ...env, FUNCTIONS_PORT: String(opts.functionsPort) },
+    env: { ...env, ...opts.functionsEnvExtra, FUNCTIONS_PORT: String(opts.functionsPort) },
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
@@ -127,6 +132,7 @@ export async function bringUp(opts: {
     processes: [netWorker, functions],
     postgres,
     logDir,
+    testEnv: opts.testEnv ?? {},
   };
 }
 

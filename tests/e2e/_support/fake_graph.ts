@@ -44,9 +44,10 @@ export class FakeGraph {
   #failures: QueuedFailure[] = [];
   #server: Deno.HttpServer<Deno.NetAddr>;
 
-  constructor() {
+  // port 0: any free port.
+  constructor(port = 0) {
     this.#server = Deno.serve(
-      { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+      { hostname: "127.0.0.1", port, onListen: () => {} },
       (req) => this.#handle(req),
     );
   }
