@@ -4,6 +4,8 @@
 // not survive between transactions; postgres.js still sends every query with
 // bound parameters, never with values spliced into the SQL.
 import postgres from "postgres";
+import type { Caller } from "./auth.ts";
+import { isRetryable } from "./sql_errors.ts";
 
 let pool: postgres.Sql | null = null;
 
@@ -20,4 +22,65 @@ export function db(): postgres.Sql {
     });
   }
   return pool;
+}
+
+export type Tx = postgres.TransactionSql;
+
+export interface RequestFacts {
+  method: string;
+  path: string;
+  // Lower-cased names; credentials already removed (see requestFacts).
+  headers: Record<string, string>;
+}
+
+// Headers that carry credentials stay out of the database session: the
+// verified claims are there instead, and a setting is one `show` away from
+// any function that might log it.
+const CREDENTIAL_HEADERS = new Set(["authorization", "apikey", "cookie", "proxy-authorization"]);
+
+export function requestFacts(req: Request, path: string): RequestFacts {
+  const headers: Record<string, string> = {};
+  req.headers.forEach((value, name) => {
+    if (!CREDENTIAL_HEADERS.has(name)) headers[name] = value;
+  });
+  return { method: req.method, path, headers };
+}
+
+const STATEMENT_TIMEOUT = Deno.env.get("API_STATEMENT_TIMEOUT") ?? "8s";
+
+// Run `fn` in one transaction as the caller, the way PostgREST does: the
+// JWT's role as the current role and its claims in request.jwt.claims, so
+// auth.uid(), RLS and every SQL rule see exactly what they see through
+// supabase-js. A serialization failure or deadlock rolls the whole
+// transaction back, so it is retried as a whole.
+export async function asCaller<T>(
+  caller: Caller,
+  facts: RequestFacts,
+  fn: (tx: Tx) => Promise<T>,
+  attempts = 3,
+): Promise<T> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await db().begin(async (tx) => {
+        // Sent without waiting: postgres.js pipelines it with fn's first
+        // query on the same connection, saving a round trip.
+        const setup = tx`select
+          set_config('role', ${caller.role}, true),
+          set_config('request.jwt.claims', ${JSON.stringify(caller.claims)}, true),
+          set_config('request.method', ${facts.method}, true),
+          set_config('request.path', ${facts.path}, true),
+          set_config('request.headers', ${JSON.stringify(facts.headers)}, true),
+          set_config('statement_timeout', ${STATEMENT_TIMEOUT}, true),
+          set_config('timezone', 'UTC', true)`.execute();
+        const work = fn(tx);
+        // If setup fails, work fails too; setup's error is the one to raise.
+        work.catch(() => {});
+        await setup;
+        return await work;
+      }) as T;
+    } catch (err) {
+      if (attempt < attempts && isRetryable(err as { code?: string })) continue;
+      throw err;
+    }
+  }
 }
