@@ -153,7 +153,7 @@ export const createMeeting = defineRoute({
         p_start => ${t.start}::timestamptz,
         p_end => ${t.end}::timestamptz,
         p_time_zone => ${body.time_zone},
-        p_attendees => ${JSON.stringify(body.attendees ?? [])}::jsonb,
+        p_attendees => ${tx.json(body.attendees ?? [])}::jsonb,
         p_description => ${body.description ?? ""},
         p_location => ${body.location ?? ""},
         p_all_day => ${body.all_day ?? false},
@@ -343,7 +343,7 @@ export const updateMeeting = defineRoute({
         p_all_day => ${body.all_day ?? null}::boolean,
         p_start_date => ${t.start_date}::date,
         p_end_date => ${t.end_date}::date,
-        p_attendees => ${body.attendees ? JSON.stringify(body.attendees) : null}::jsonb
+        p_attendees => ${body.attendees ? tx.json(body.attendees) : null}::jsonb
       ) as m`;
       return row.m;
     });
