@@ -18,9 +18,8 @@ function describeIssue(issue: z.core.$ZodIssue & { input?: unknown }): string {
   switch (issue.code) {
     case "invalid_type":
       if (issue.input === undefined) return "is required";
-      if (issue.expected === "number" || issue.expected === "int") {
-        return typeof issue.input === "string" ? "must be a number" : "must be a number";
-      }
+      if (issue.expected === "int") return "must be a whole number";
+      if (issue.expected === "number") return "must be a number";
       return `must be ${issue.expected === "object" ? "an object" : `a ${issue.expected}`}`;
     case "too_small": {
       const n = Number(issue.minimum);
@@ -100,8 +99,6 @@ export const date = () =>
     format: "date",
   });
 
-// Query parameters arrive as text; these accept the text of an integer.
-export const queryInt = (min: number, max: number) =>
-  z.string().regex(/^\d{1,9}$/, { error: "must be a whole number" })
-    .transform(Number)
-    .pipe(z.number().int().min(min).max(max));
+// Query parameters arrive as text; coercion keeps the bounds visible in the
+// OpenAPI document (an integer with minimum and maximum).
+export const queryInt = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
