@@ -54,13 +54,20 @@ e2e("the OpenAPI document describes every route with its parameters and errors",
   assertEquals(body.additionalProperties, false);
   assert(body.required.includes("title") && body.required.includes("time_zone"));
   assertEquals(body.properties.title.maxLength, 300);
-  assertEquals(create.responses["201"].content["application/json"].schema.$ref, "#/components/schemas/Meeting");
+  assertEquals(
+    create.responses["201"].content["application/json"].schema.$ref,
+    "#/components/schemas/Meeting",
+  );
   assertEquals(
     create.responses["409"].content["application/problem+json"].schema.$ref,
     "#/components/schemas/Problem",
   );
   const put = doc.paths["/meetings/{id}"].put;
-  assert(put.parameters.some((p: { name: string; required: boolean }) => p.name === "If-Match" && p.required));
+  assert(
+    put.parameters.some((p: { name: string; required: boolean }) =>
+      p.name === "If-Match" && p.required
+    ),
+  );
   assert(put.responses["412"] && put.responses["428"]);
   const avail = doc.paths["/availability"].get.parameters.map((p: { name: string }) => p.name);
   assertEquals(avail, [
@@ -78,45 +85,51 @@ e2e("the OpenAPI document describes every route with its parameters and errors",
   assertEquals(doc.paths["/health"].get.security, []);
 });
 
-e2e("bad tokens: malformed header, not a JWT, bad signature, expired, wrong role, no sub", async () => {
-  const user = await createUser("authn");
-  const cases: [Record<string, string>, string][] = [
-    [{ authorization: "Basic dXNlcjpwYXNz" }, "invalid_authorization"],
-    [{ authorization: "Bearer not-a-jwt" }, "invalid_token"],
-    [{
-      authorization: `Bearer ${await signToken({ sub: user.id, role: "authenticated" }, {
-        secret: new TextEncoder().encode("another-secret-that-is-32-characters-long"),
-      })}`,
-    }, "invalid_token"],
-    [{ authorization: `Bearer ${await userToken(user.id, user.email, -60)}` }, "token_expired"],
-    [{
-      authorization: `Bearer ${await signToken({ sub: user.id, role: "postgres" })}`,
-    }, "invalid_role"],
-    [{ authorization: `Bearer ${await signToken({ role: "authenticated" })}` }, "invalid_token"],
-  ];
-  for (const [headers, code] of cases) {
-    const r = await api("GET", "/meetings", { headers, ip });
-    assertProblem(r, 401, code);
-  }
-  const expired = await api("GET", "/meetings", {
-    token: await userToken(user.id, user.email, -60),
-    ip,
-  });
-  assertMatch(expired.body.detail, /expired/);
-  const ok = await api("GET", "/meetings", { token: user.token, ip });
-  assertEquals(ok.status, 200);
-});
+e2e(
+  "bad tokens: malformed header, not a JWT, bad signature, expired, wrong role, no sub",
+  async () => {
+    const user = await createUser("authn");
+    const cases: [Record<string, string>, string][] = [
+      [{ authorization: "Basic dXNlcjpwYXNz" }, "invalid_authorization"],
+      [{ authorization: "Bearer not-a-jwt" }, "invalid_token"],
+      [{
+        authorization: `Bearer ${await signToken({ sub: user.id, role: "authenticated" }, {
+          secret: new TextEncoder().encode("another-secret-that-is-32-characters-long"),
+        })}`,
+      }, "invalid_token"],
+      [{ authorization: `Bearer ${await userToken(user.id, user.email, -60)}` }, "token_expired"],
+      [{
+        authorization: `Bearer ${await signToken({ sub: user.id, role: "postgres" })}`,
+      }, "invalid_role"],
+      [{ authorization: `Bearer ${await signToken({ role: "authenticated" })}` }, "invalid_token"],
+    ];
+    for (const [headers, code] of cases) {
+      const r = await api("GET", "/meetings", { headers, ip });
+      assertProblem(r, 401, code);
+    }
+    const expired = await api("GET", "/meetings", {
+      token: await userToken(user.id, user.email, -60),
+      ip,
+    });
+    assertMatch(expired.body.detail, /expired/);
+    const ok = await api("GET", "/meetings", { token: user.token, ip });
+    assertEquals(ok.status, 200);
+  },
+);
 
-e2e("the anon key reaches no user route (401); the service_role key acts as no user (403)", async () => {
-  const anon = await api("GET", "/meetings", { token: env("SUPABASE_ANON_KEY"), ip });
-  assertProblem(anon, 401, "user_token_required");
-  const service = await api("POST", "/meetings", {
-    token: env("SUPABASE_SERVICE_ROLE_KEY"),
-    body: { title: "x", time_zone: "UTC" },
-    ip,
-  });
-  assertProblem(service, 403, "user_token_required");
-});
+e2e(
+  "the anon key reaches no user route (401); the service_role key acts as no user (403)",
+  async () => {
+    const anon = await api("GET", "/meetings", { token: env("SUPABASE_ANON_KEY"), ip });
+    assertProblem(anon, 401, "user_token_required");
+    const service = await api("POST", "/meetings", {
+      token: env("SUPABASE_SERVICE_ROLE_KEY"),
+      body: { title: "x", time_zone: "UTC" },
+      ip,
+    });
+    assertProblem(service, 403, "user_token_required");
+  },
+);
 
 e2e("a deleted account's token is refused by the database's own rule", async () => {
   // The token still verifies; the profile is gone, so booking is refused.
@@ -153,7 +166,10 @@ e2e("CORS preflight and headers; request ids are echoed or made", async () => {
   const echoed = await api("GET", "/health", { headers: { "x-request-id": "trace-123" }, ip });
   assertEquals(echoed.headers.get("x-request-id"), "trace-123");
   assertMatch(echoed.headers.get("access-control-expose-headers")!, /etag/);
-  const made = await api("GET", "/health", { headers: { "x-request-id": "bad id with spaces" }, ip });
+  const made = await api("GET", "/health", {
+    headers: { "x-request-id": "bad id with spaces" },
+    ip,
+  });
   assertMatch(made.headers.get("x-request-id")!, /^[0-9a-f-]{36}$/);
 });
 

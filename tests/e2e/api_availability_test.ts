@@ -134,13 +134,27 @@ e2e("GET /availability answers slots that avoid meetings, sorted, paged by curso
 e2e("GET /availability: the engine's own limits come back under the query's names", async () => {
   const me = await createUser("avlim");
   const start = future(2, 0);
-  const r = await api("GET", `/availability${
-    qs({ user_ids: me.id, start, end: addMinutes(start, 100 * 24 * 60), duration_minutes: 30 })
-  }`, { token: me.token, ip });
+  const r = await api(
+    "GET",
+    `/availability${
+      qs({ user_ids: me.id, start, end: addMinutes(start, 100 * 24 * 60), duration_minutes: 30 })
+    }`,
+    { token: me.token, ip },
+  );
   assertProblem(r, 422);
   for (const f of fieldErrors(r)) {
     assert(
-      ["user_ids", "start", "end", "duration_minutes", "step_minutes", "tz", "min_attendees", "cursor", "limit"]
+      [
+        "user_ids",
+        "start",
+        "end",
+        "duration_minutes",
+        "step_minutes",
+        "tz",
+        "min_attendees",
+        "cursor",
+        "limit",
+      ]
         .includes(f.replace(/\[\d+\]$/, "")),
       `field ${f} is not a query parameter`,
     );

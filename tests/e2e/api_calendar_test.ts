@@ -1,6 +1,14 @@
 // Calendar connections over HTTP: link, list, unlink, queue a sync; per
 // provider validation; credentials stored encrypted and never returned.
-import { adminSql, api, assertProblem, createUser, e2e, fieldErrors, freshIp } from "./_support/api.ts";
+import {
+  adminSql,
+  api,
+  assertProblem,
+  createUser,
+  e2e,
+  fieldErrors,
+  freshIp,
+} from "./_support/api.ts";
 import { assert, assertEquals } from "./_support/assert.ts";
 import {
   CalendarConnectionListSchema,
@@ -26,7 +34,12 @@ e2e("POST /calendar/connections stores credentials encrypted; no route returns t
   });
   assertEquals(res.status, 201, res.text);
   const c = CalendarConnectionSchema.parse(res.body);
-  assertEquals([c.provider, c.calendar_ref, c.priority, c.status], ["google", "primary", 10, "pending"]);
+  assertEquals([c.provider, c.calendar_ref, c.priority, c.status], [
+    "google",
+    "primary",
+    10,
+    "pending",
+  ]);
   assert(c.next_attempt_at, "the first sync is due at once");
   assertEquals(res.headers.get("location"), `connections/${c.id}`);
   assert(!res.text.includes("secret"), "credentials echoed back");
@@ -55,7 +68,11 @@ e2e("POST /calendar/connections stores credentials encrypted; no route returns t
   const dup = await api("POST", "/calendar/connections", {
     token: me.token,
     ip,
-    body: { provider: "google", calendar_ref: "primary", credentials: { access_token: "a", refresh_token: "b" } },
+    body: {
+      provider: "google",
+      calendar_ref: "primary",
+      credentials: { access_token: "a", refresh_token: "b" },
+    },
   });
   assertProblem(dup, 409, "calendar_connection_exists");
   assertEquals(dup.body.connection_id, c.id);
@@ -63,7 +80,8 @@ e2e("POST /calendar/connections stores credentials encrypted; no route returns t
 
 e2e("POST /calendar/connections validates per provider and names each field", async () => {
   const me = await createUser("calval");
-  const post = (body: unknown) => api("POST", "/calendar/connections", { token: me.token, ip, body });
+  const post = (body: unknown) =>
+    api("POST", "/calendar/connections", { token: me.token, ip, body });
 
   const empty = await post({});
   assertProblem(empty, 422, "validation_failed");
@@ -74,7 +92,10 @@ e2e("POST /calendar/connections validates per provider and names each field", as
 
   const google = await post({ provider: "google", calendar_ref: "primary" });
   assertProblem(google, 422, "validation_failed");
-  assertEquals(fieldErrors(google).sort(), ["credentials.access_token", "credentials.refresh_token"]);
+  assertEquals(fieldErrors(google).sort(), [
+    "credentials.access_token",
+    "credentials.refresh_token",
+  ]);
 
   const caldav = await post({
     provider: "caldav",
@@ -90,38 +111,48 @@ e2e("POST /calendar/connections validates per provider and names each field", as
     select count(*)::int as n from private.calendar_credentials where connection_id = ${ics.body.id}`;
   assertEquals(n, 0, "a public feed has no credentials row");
 
-  const typed = await post({ provider: "caldav", calendar_ref: "https://dav.example.com/cal/", credentials: { username: 1 } });
+  const typed = await post({
+    provider: "caldav",
+    calendar_ref: "https://dav.example.com/cal/",
+    credentials: { username: 1 },
+  });
   assertProblem(typed, 422, "validation_failed");
   assertEquals(fieldErrors(typed), ["credentials.username"]);
 });
 
-e2e("DELETE /calendar/connections/:id removes it and its credentials; others' are 404", async () => {
-  const me = await createUser("calrm");
-  const stranger = await createUser("calstranger");
-  const created = await api("POST", "/calendar/connections", {
-    token: me.token,
-    ip,
-    body: {
-      provider: "caldav",
-      calendar_ref: "https://dav.example.com/me/work/",
-      credentials: { username: "me", password: "hunter2" },
-    },
-  });
-  assertEquals(created.status, 201, created.text);
-  const id = created.body.id;
-  const theirs = await api("DELETE", `/calendar/connections/${id}`, { token: stranger.token, ip });
-  assertProblem(theirs, 404, "calendar_connection_not_found");
-  const gone = await api("DELETE", `/calendar/connections/${id}`, { token: me.token, ip });
-  assertEquals(gone.status, 200, gone.text);
-  assertEquals(gone.body.deleted, true);
-  const [{ n }] = await adminSql()<{ n: number }[]>`
+e2e(
+  "DELETE /calendar/connections/:id removes it and its credentials; others' are 404",
+  async () => {
+    const me = await createUser("calrm");
+    const stranger = await createUser("calstranger");
+    const created = await api("POST", "/calendar/connections", {
+      token: me.token,
+      ip,
+      body: {
+        provider: "caldav",
+        calendar_ref: "https://dav.example.com/me/work/",
+        credentials: { username: "me", password: "hunter2" },
+      },
+    });
+    assertEquals(created.status, 201, created.text);
+    const id = created.body.id;
+    const theirs = await api("DELETE", `/calendar/connections/${id}`, {
+      token: stranger.token,
+      ip,
+    });
+    assertProblem(theirs, 404, "calendar_connection_not_found");
+    const gone = await api("DELETE", `/calendar/connections/${id}`, { token: me.token, ip });
+    assertEquals(gone.status, 200, gone.text);
+    assertEquals(gone.body.deleted, true);
+    const [{ n }] = await adminSql()<{ n: number }[]>`
     select count(*)::int as n from private.calendar_credentials where connection_id = ${id}`;
-  assertEquals(n, 0);
-  const again = await api("DELETE", `/calendar/connections/${id}`, { token: me.token, ip });
-  assertProblem(again, 404, "calendar_connection_not_found");
-  const bad = await api("DELETE", "/calendar/connections/42", { token: me.token, ip });
-  assertProblem(bad, 422, "validation_failed");
-});
+    assertEquals(n, 0);
+    const again = await api("DELETE", `/calendar/connections/${id}`, { token: me.token, ip });
+    assertProblem(again, 404, "calendar_connection_not_found");
+    const bad = await api("DELETE", "/calendar/connections/42", { token: me.token, ip });
+    assertProblem(bad, 422, "validation_failed");
+  },
+);
 
 e2e("POST /calendar/sync queues all my connections, or one; never someone else's", async () => {
   const me = await createUser("calsync");
@@ -152,7 +183,11 @@ e2e("POST /calendar/sync queues all my connections, or one; never someone else's
     select next_attempt_at > now() as later from public.calendar_connections where id = ${theirs}`;
   assertEquals(notTheirs.later, true);
 
-  const one = await api("POST", "/calendar/sync", { token: me.token, ip, body: { connection_id: a } });
+  const one = await api("POST", "/calendar/sync", {
+    token: me.token,
+    ip,
+    body: { connection_id: a },
+  });
   assertEquals(one.body.queued.map((c: { id: string }) => c.id), [a]);
   const foreign = await api("POST", "/calendar/sync", {
     token: me.token,
@@ -160,7 +195,11 @@ e2e("POST /calendar/sync queues all my connections, or one; never someone else's
     body: { connection_id: theirs },
   });
   assertProblem(foreign, 404, "calendar_connection_not_found");
-  const bad = await api("POST", "/calendar/sync", { token: me.token, ip, body: { connection_id: "x" } });
+  const bad = await api("POST", "/calendar/sync", {
+    token: me.token,
+    ip,
+    body: { connection_id: "x" },
+  });
   assertProblem(bad, 422, "validation_failed");
   assertEquals(fieldErrors(bad), ["connection_id"]);
 });

@@ -21,25 +21,32 @@ async function burst(n: number, send: () => Promise<{ status: number }>) {
   return statuses;
 }
 
-e2e("per user: request 601 in a window gets 429 with Retry-After, whatever the address", async () => {
-  const user = await createUser("limited");
-  const other = await createUser("unlimited");
-  await atWindowStart();
-  // Spread over many addresses, so only the user's own bucket can fill.
-  const statuses = await burst(600, () =>
-    api("GET", "/calendar/connections", { token: user.token, ip: freshIp() })
-  );
-  assertEquals(statuses.filter((s) => s !== 200), []);
-  const over = await api("GET", "/calendar/connections", { token: user.token, ip: freshIp() });
-  assertProblem(over, 429, "rate_limited");
-  const retry = Number(over.headers.get("retry-after"));
-  assert(retry >= 1 && retry <= 60, `Retry-After ${retry}`);
-  assertEquals(over.body.retry_after, retry);
-  assertEquals(over.headers.get("ratelimit-remaining"), "0");
-  // Another user is not affected.
-  const fine = await api("GET", "/calendar/connections", { token: other.token, ip: freshIp() });
-  assertEquals(fine.status, 200);
-});
+e2e(
+  "per user: request 601 in a window gets 429 with Retry-After, whatever the address",
+  async () => {
+    const user = await createUser("limited");
+    const other = await createUser("unlimited");
+    await atWindowStart();
+    // Spread over many addresses, so only the user's own bucket can fill.
+    const statuses = await burst(
+      600,
+      () => api("GET", "/calendar/connections", { token: user.token, ip: freshIp() }),
+    );
+    assertEquals(
+      statuses.filter((s) => s !== 200),
+      [],
+    );
+    const over = await api("GET", "/calendar/connections", { token: user.token, ip: freshIp() });
+    assertProblem(over, 429, "rate_limited");
+    const retry = Number(over.headers.get("retry-after"));
+    assert(retry >= 1 && retry <= 60, `Retry-After ${retry}`);
+    assertEquals(over.body.retry_after, retry);
+    assertEquals(over.headers.get("ratelimit-remaining"), "0");
+    // Another user is not affected.
+    const fine = await api("GET", "/calendar/connections", { token: other.token, ip: freshIp() });
+    assertEquals(fine.status, 200);
+  },
+);
 
 e2e("per address: request 1,801 from one address gets 429, even without a token", async () => {
   const ip = freshIp();
