@@ -68,7 +68,9 @@ export async function createUser(
                             raw_user_meta_data, email_confirmed_at, created_at, updated_at)
     values ('00000000-0000-0000-0000-000000000000', ${id}, 'authenticated', 'authenticated',
             ${email}, '{"provider": "email"}',
-            ${{ display_name: name, time_zone: opts.timeZone ?? "UTC" }}, now(), now(), now())
+            ${
+    adminSql().json({ display_name: name, time_zone: opts.timeZone ?? "UTC" })
+  }, now(), now(), now())
     on conflict (id) do nothing`;
   return { id, email, token: await userToken(id, email) };
 }
