@@ -34,7 +34,16 @@ function unauthorized(code: string, detail: string): never {
 }
 
 export function createVerifier(config: ApiConfig): Verify {
-  const secret = config.jwtSecret ? new TextEncoder().encode(config.jwtSecret) : null;
+  // Imported once: jose would otherwise import the raw secret on every call.
+  const secret = config.jwtSecret
+    ? crypto.subtle.importKey(
+      "raw",
+      new TextEncoder().encode(config.jwtSecret),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["verify"],
+    )
+    : null;
   const jwks = config.jwks
     ? createLocalJWKSet(config.jwks as Parameters<typeof createLocalJWKSet>[0])
     : config.jwksUrl
@@ -51,7 +60,7 @@ export function createVerifier(config: ApiConfig): Verify {
     try {
       if (alg === "HS256") {
         if (!secret) unauthorized("invalid_token", "HS256 tokens are not accepted here");
-        return (await jwtVerify(token, secret, { algorithms: ["HS256"] })).payload;
+        return (await jwtVerify(token, await secret, { algorithms: ["HS256"] })).payload;
       }
       if (alg && ASYMMETRIC.has(alg)) {
         if (!jwks) unauthorized("invalid_token", `${alg} tokens need a JWKS, none is configured`);

@@ -1,8 +1,10 @@
-// One Postgres pool per isolate, on the direct connection the platform gives
-// every Edge Function (SUPABASE_DB_URL). prepare: false keeps it usable
-// behind a transaction-mode pooler (Supavisor), where prepared statements do
-// not survive between transactions; postgres.js still sends every query with
-// bound parameters, never with values spliced into the SQL.
+// One Postgres pool per isolate, on the connection the platform gives every
+// Edge Function (SUPABASE_DB_URL). Every query is sent with bound parameters,
+// never with values spliced into the SQL. Named prepared statements (half
+// the round trips) are used on a direct or session connection; behind a
+// transaction-mode pooler (Supavisor, port 6543) they would not survive
+// between transactions, so there the driver uses unnamed ones. DB_PREPARE
+// (true/false) overrides the guess.
 import postgres from "postgres";
 import type { Caller } from "./auth.ts";
 import { isRetryable } from "./sql_errors.ts";
@@ -15,13 +17,22 @@ export function db(): postgres.Sql {
     if (!url) throw new Error("SUPABASE_DB_URL is not set");
     pool = postgres(url, {
       max: Number(Deno.env.get("DB_POOL_SIZE") ?? "10"),
-      prepare: false,
+      prepare: usePreparedStatements(url, Deno.env.get("DB_PREPARE")),
       idle_timeout: 20,
       connect_timeout: 10,
       onnotice: () => {},
     });
   }
   return pool;
+}
+
+export function usePreparedStatements(url: string, setting: string | undefined): boolean {
+  if (setting === "true" || setting === "false") return setting === "true";
+  try {
+    return new URL(url).port !== "6543";
+  } catch {
+    return false;
+  }
 }
 
 export type Tx = postgres.TransactionSql;

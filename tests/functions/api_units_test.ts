@@ -9,6 +9,7 @@ import { renameSqlFields } from "../../functions/api/routes/availability.ts";
 import { buildOpenApi } from "../../functions/api/openapi.ts";
 import { meetingRoutes } from "../../functions/api/routes/meetings.ts";
 import { ProblemError } from "../../functions/_shared/problem.ts";
+import { usePreparedStatements } from "../../functions/_shared/db.ts";
 import { assert, assertEquals } from "../e2e/_support/assert.ts";
 
 Deno.test("config: defaults, overrides, and refusals of nonsense", () => {
@@ -143,4 +144,18 @@ Deno.test("the OpenAPI document comes from the routes' schemas", () => {
   assertEquals(list, ["from", "to", "status", "cursor", "limit"]);
   assert(doc.components.schemas.Meeting && doc.components.schemas.Problem);
   assert(!JSON.stringify(doc).includes("$defs"), "every named schema is a component");
+});
+
+Deno.test("prepared statements except behind a transaction-mode pooler, unless told", () => {
+  assertEquals(
+    usePreparedStatements("postgresql://u:p@db.x.supabase.co:5432/postgres", undefined),
+    true,
+  );
+  assertEquals(
+    usePreparedStatements("postgresql://u:p@pooler.supabase.com:6543/postgres", undefined),
+    false,
+  );
+  assertEquals(usePreparedStatements("postgresql://u:p@h:6543/postgres", "true"), true);
+  assertEquals(usePreparedStatements("postgresql://u:p@h:5432/postgres", "false"), false);
+  assertEquals(usePreparedStatements("not a url", undefined), false);
 });
