@@ -157,11 +157,17 @@ function inputArb(
       },
     ),
     auth: fc.oneof(
-      { weight: 16, arbitrary: fc.integer({ min: 0, max: 39 }).map((i) => `user:${i}`) },
+      { weight: 16, arbitrary: fc.constant("user") },
       { weight: 1, arbitrary: fc.constantFrom(undefined, "Bearer", "Bearer x.y.z", "Basic abc") },
       { weight: 1, arbitrary: fc.string({ maxLength: 30 }).map((s) => `Bearer ${s}`) },
     ),
-    ip: fc.oneof(fc.ipV4(), fc.ipV6()),
+    // Mostly a fresh address per request (fast-check's generators favour a
+    // few small values, which would only exercise the rate limiter); now
+    // and then a malformed header.
+    ip: fc.oneof(
+      { weight: 12, arbitrary: fc.constant("fresh") },
+      { weight: 1, arbitrary: fc.oneof(fc.ipV4(), fc.ipV6(), fc.string({ maxLength: 20 })) },
+    ),
     ifMatch: fc.option(
       fc.oneof(fc.constantFrom('"1"', '"2"', "*", 'W/"1"'), fc.string({ maxLength: 10 })),
       {
@@ -179,12 +185,15 @@ function header(value: string): string | undefined {
 }
 
 const statuses = new Map<string, Map<number, number>>();
+let sent = 0;
 
 async function send(method: string, route: string, input: Input): Promise<string | null> {
   const path = input.path.replace("{meeting}", meetingId).replace("{connection}", connectionId);
-  const headers: Record<string, string> = { "x-forwarded-for": input.ip };
-  if (input.auth?.startsWith("user:")) {
-    headers.authorization = `Bearer ${users[Number(input.auth.slice(5))].token}`;
+  const n = sent++;
+  const ip = input.ip === "fresh" ? `2001:db8:f::${n.toString(16)}` : header(input.ip);
+  const headers: Record<string, string> = ip ? { "x-forwarded-for": ip } : {};
+  if (input.auth === "user") {
+    headers.authorization = `Bearer ${users[n % users.length].token}`;
   } else if (input.auth !== undefined && header(input.auth)) headers.authorization = input.auth;
   if (input.body !== undefined && input.contentType) headers["content-type"] = input.contentType;
   if (input.ifMatch !== undefined && header(input.ifMatch)) headers["if-match"] = input.ifMatch;
