@@ -104,9 +104,9 @@ export const getAvailability = defineRoute({
           p_end => ${times.end}::timestamptz,
           p_duration_minutes => ${query.duration_minutes}::integer,
           p_step_minutes => ${query.step_minutes ?? null}::integer,
-          p_time_zone => ${query.tz ?? "UTC"},
+          p_time_zone => ${query.tz ?? "UTC"}::text,
           p_min_attendees => ${query.min_attendees ?? null}::integer,
-          p_cursor => ${query.cursor ?? null},
+          p_cursor => ${query.cursor ?? null}::text,
           p_limit => ${query.limit ?? 100}::integer
         ) as a`;
         return row.a;
