@@ -143,7 +143,7 @@ function corsHeaders(config: ApiConfig, origin: string | null): Record<string, s
 }
 
 function patternFor(path: string): RegExp {
-  return new RegExp(`^/api${path.replace(/:[A-Za-z_]+/g, "[^/]+")}/?$`);
+  return new RegExp(`^/api${path.replace(/:[A-Za-z_]+/g, "[^/]+")}$`);
 }
 
 export function buildApp(config: ApiConfig, routes: RouteSpec[]): Hono<Env> {
