@@ -287,6 +287,133 @@ $$;
 ALTER FUNCTION private.busy_range(p_start timestamp with time zone, p_end timestamp with time zone, p_before integer, p_after integer) OWNER TO postgres;
 
 --
+-- Name: calendar_connections; Type: TABLE; Schema: public; Owner: postgres
+--
+
+CREATE TABLE public.calendar_connections (
+    id uuid DEFAULT extensions.gen_random_uuid() NOT NULL,
+    owner_id uuid NOT NULL,
+    provider text NOT NULL,
+    calendar_ref text NOT NULL,
+    display_name text DEFAULT ''::text NOT NULL,
+    priority integer DEFAULT 0 NOT NULL,
+    status text DEFAULT 'pending'::text NOT NULL,
+    last_synced_at timestamp with time zone,
+    last_error text,
+    consecutive_failures integer DEFAULT 0 NOT NULL,
+    next_attempt_at timestamp with time zone,
+    sync_requested_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT calendar_connections_calendar_ref_check CHECK (((char_length(calendar_ref) >= 1) AND (char_length(calendar_ref) <= 2000))),
+    CONSTRAINT calendar_connections_consecutive_failures_check CHECK ((consecutive_failures >= 0)),
+    CONSTRAINT calendar_connections_display_name_check CHECK ((char_length(display_name) <= 200)),
+    CONSTRAINT calendar_connections_last_error_check CHECK ((char_length(last_error) <= 2000)),
+    CONSTRAINT calendar_connections_priority_check CHECK (((priority >= 0) AND (priority <= 100))),
+    CONSTRAINT calendar_connections_provider_check CHECK ((provider = ANY (ARRAY['google'::text, 'outlook'::text, 'caldav'::text, 'ics'::text]))),
+    CONSTRAINT calendar_connections_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'active'::text, 'error'::text, 'disabled'::text])))
+);
+
+ALTER TABLE public.calendar_connections OWNER TO postgres;
+
+--
+-- Name: TABLE calendar_connections; Type: COMMENT; Schema: public; Owner: postgres
+--
+
+COMMENT ON TABLE public.calendar_connections IS 'External calendars a user has linked, with sync metadata. Written through the calendar RPCs.';
+
+--
+-- Name: calendar_connection_json(public.calendar_connections); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.calendar_connection_json(p_connection public.calendar_connections) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+  select jsonb_build_object(
+    'id', p_connection.id,
+    'owner_id', p_connection.owner_id,
+    'provider', p_connection.provider,
+    'calendar_ref', p_connection.calendar_ref,
+    'display_name', p_connection.display_name,
+    'priority', p_connection.priority,
+    'status', p_connection.status,
+    'last_synced_at', p_connection.last_synced_at,
+    'last_error', p_connection.last_error,
+    'consecutive_failures', p_connection.consecutive_failures,
+    'next_attempt_at', p_connection.next_attempt_at,
+    'sync_requested_at', p_connection.sync_requested_at,
+    'created_at', p_connection.created_at,
+    'updated_at', p_connection.updated_at
+  );
+$$;
+
+ALTER FUNCTION private.calendar_connection_json(p_connection public.calendar_connections) OWNER TO postgres;
+
+--
+-- Name: calendar_input_errors(text, text, jsonb, integer, text); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.calendar_input_errors(p_provider text, p_calendar_ref text, p_credentials jsonb, p_priority integer, p_display_name text) RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO ''
+    AS $_$
+declare
+  v_errors jsonb := '[]'::jsonb;
+  v_required text[];
+  v_field text;
+begin
+  if p_provider is null then
+    v_errors := v_errors || private.field_error('provider', 'is required');
+  elsif p_provider not in ('google', 'outlook', 'caldav', 'ics') then
+    v_errors := v_errors || private.field_error('provider', 'must be google, outlook, caldav or ics');
+  end if;
+
+  if p_calendar_ref is null or btrim(p_calendar_ref) = '' then
+    v_errors := v_errors || private.field_error('calendar_ref', 'is required');
+  elsif char_length(p_calendar_ref) > 2000 then
+    v_errors := v_errors || private.field_error('calendar_ref', 'at most 2000 characters');
+  elsif p_provider in ('caldav', 'ics')
+        and p_calendar_ref !~* '^(https?|webcal)://[^[:space:]/?#]+[^[:space:]]*$' then
+    v_errors := v_errors || private.field_error('calendar_ref',
+      'must be an http(s) URL for a ' || p_provider || ' calendar');
+  elsif p_provider = 'caldav' and p_calendar_ref ~* '^webcal://' then
+    v_errors := v_errors || private.field_error('calendar_ref', 'a CalDAV URL is http(s), not webcal');
+  end if;
+
+  if p_priority is not null and p_priority not between 0 and 100 then
+    v_errors := v_errors || private.field_error('priority', 'must be between 0 and 100');
+  end if;
+  if char_length(p_display_name) > 200 then
+    v_errors := v_errors || private.field_error('display_name', 'at most 200 characters');
+  end if;
+
+  if p_credentials is not null and jsonb_typeof(p_credentials) <> 'object' then
+    return v_errors || private.field_error('credentials', 'must be an object');
+  end if;
+  if length(coalesce(p_credentials, '{}'::jsonb)::text) > 16384 then
+    return v_errors || private.field_error('credentials', 'at most 16 KiB');
+  end if;
+  v_required := case p_provider
+    when 'google' then array['access_token', 'refresh_token']
+    when 'outlook' then array['access_token', 'refresh_token']
+    when 'caldav' then array['username', 'password']
+    else array[]::text[]
+  end;
+  foreach v_field in array v_required loop
+    if jsonb_typeof(p_credentials -> v_field) is distinct from 'string'
+       or btrim(p_credentials ->> v_field) = '' then
+      v_errors := v_errors || private.field_error('credentials.' || v_field,
+        'is required for a ' || p_provider || ' calendar');
+    end if;
+  end loop;
+  return v_errors;
+end
+$_$;
+
+ALTER FUNCTION private.calendar_input_errors(p_provider text, p_calendar_ref text, p_credentials jsonb, p_priority integer, p_display_name text) OWNER TO postgres;
+
+--
 -- Name: can_see_meeting(uuid); Type: FUNCTION; Schema: private; Owner: postgres
 --
 
@@ -1559,6 +1686,19 @@ $_$;
 ALTER FUNCTION private.parse_rrule(p_rrule text, p_time_zone text, p_field text) OWNER TO postgres;
 
 --
+-- Name: purge_rate_limit_buckets(); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.purge_rate_limit_buckets() RETURNS void
+    LANGUAGE sql
+    SET search_path TO ''
+    AS $$
+  delete from private.rate_limit_buckets where window_start < now() - interval '1 hour';
+$$;
+
+ALTER FUNCTION private.purge_rate_limit_buckets() OWNER TO postgres;
+
+--
 -- Name: raise_error(integer, text, text, jsonb); Type: FUNCTION; Schema: private; Owner: postgres
 --
 
@@ -1626,6 +1766,67 @@ $$;
 ALTER FUNCTION private.raise_if_invalid(p_errors jsonb) OWNER TO postgres;
 
 --
+-- Name: rate_limit_hit(text[], integer[], integer, timestamp with time zone); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.rate_limit_hit(p_buckets text[], p_limits integer[], p_window_seconds integer, p_now timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS TABLE(allowed boolean, limit_value integer, remaining integer, reset_seconds integer)
+    LANGUAGE sql
+    SET search_path TO ''
+    AS $$
+  with input as (
+    select b.bucket, b.lim,
+           to_timestamp(floor(extract(epoch from coalesce(p_now, now())) / p_window_seconds)
+                        * p_window_seconds) as window_start
+    from unnest(p_buckets, p_limits) as b (bucket, lim)
+  ),
+  counted as (
+    insert into private.rate_limit_buckets as r (bucket, window_start, hits)
+    select i.bucket, i.window_start, 1 from input i order by i.bucket
+    on conflict (bucket) do update
+      set hits = case when r.window_start = excluded.window_start then r.hits + 1 else 1 end,
+          window_start = excluded.window_start
+    returning r.bucket, r.hits, r.window_start
+  )
+  select bool_and(c.hits <= i.lim),
+         (array_agg(i.lim order by (i.lim - c.hits), i.bucket))[1],
+         greatest(0, min(i.lim - c.hits)),
+         max(ceil(extract(epoch from c.window_start + make_interval(secs => p_window_seconds)
+                                     - coalesce(p_now, now())))::integer)
+  from counted c
+  join input i using (bucket);
+$$;
+
+ALTER FUNCTION private.rate_limit_hit(p_buckets text[], p_limits integer[], p_window_seconds integer, p_now timestamp with time zone) OWNER TO postgres;
+
+--
+-- Name: FUNCTION rate_limit_hit(p_buckets text[], p_limits integer[], p_window_seconds integer, p_now timestamp with time zone); Type: COMMENT; Schema: private; Owner: postgres
+--
+
+COMMENT ON FUNCTION private.rate_limit_hit(p_buckets text[], p_limits integer[], p_window_seconds integer, p_now timestamp with time zone) IS 'Count a request against each bucket (fixed window); answers whether it is within every limit.';
+
+--
+-- Name: read_calendar_credentials(uuid, text); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.read_calendar_credentials(p_connection_id uuid, p_key text) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+declare
+  v_secret bytea;
+begin
+  perform private.require_calendar_key(p_key);
+  select secret into v_secret from private.calendar_credentials where connection_id = p_connection_id;
+  if v_secret is null then
+    return null;
+  end if;
+  return extensions.pgp_sym_decrypt(v_secret, p_key)::jsonb;
+end
+$$;
+
+ALTER FUNCTION private.read_calendar_credentials(p_connection_id uuid, p_key text) OWNER TO postgres;
+
+--
 -- Name: refresh_time_zone_names(); Type: FUNCTION; Schema: private; Owner: postgres
 --
 
@@ -1677,6 +1878,24 @@ end
 $$;
 
 ALTER FUNCTION private.require_active_profile(p_uid uuid) OWNER TO postgres;
+
+--
+-- Name: require_calendar_key(text); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.require_calendar_key(p_key text) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+begin
+  if p_key is null or char_length(p_key) < 32 then
+    perform private.raise_error(500, 'calendar_key_missing',
+      'the calendar credentials key is not configured (at least 32 characters)');
+  end if;
+end
+$$;
+
+ALTER FUNCTION private.require_calendar_key(p_key text) OWNER TO postgres;
 
 --
 -- Name: require_organizer(public.meetings, uuid); Type: FUNCTION; Schema: private; Owner: postgres
@@ -2391,6 +2610,88 @@ ALTER FUNCTION public.cancel_series(p_meeting_id uuid, p_scope text, p_reason te
 COMMENT ON FUNCTION public.cancel_series(p_meeting_id uuid, p_scope text, p_reason text, p_version integer, p_now timestamp with time zone) IS 'Cancel one occurrence, this and the following ones, or a whole series (organiser only).';
 
 --
+-- Name: create_calendar_connection(text, text, jsonb, text, integer, text); Type: FUNCTION; Schema: public; Owner: postgres
+--
+
+CREATE FUNCTION public.create_calendar_connection(p_provider text, p_calendar_ref text, p_credentials jsonb DEFAULT NULL::jsonb, p_encryption_key text DEFAULT NULL::text, p_priority integer DEFAULT 0, p_display_name text DEFAULT ''::text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_uid uuid := private.require_user();
+  v_connection public.calendar_connections;
+  v_credentials jsonb := nullif(coalesce(p_credentials, '{}'::jsonb), '{}'::jsonb);
+begin
+  perform private.require_active_profile(v_uid);
+  perform private.raise_if_invalid(private.calendar_input_errors(
+    p_provider, p_calendar_ref, p_credentials, p_priority, p_display_name));
+  if v_credentials is not null then
+    perform private.require_calendar_key(p_encryption_key);
+  end if;
+
+  begin
+    insert into public.calendar_connections (owner_id, provider, calendar_ref, display_name, priority,
+                                             next_attempt_at)
+    values (v_uid, p_provider, btrim(p_calendar_ref), coalesce(p_display_name, ''),
+            coalesce(p_priority, 0), now())
+    returning * into v_connection;
+  exception when unique_violation then
+    perform private.raise_error(409, 'calendar_connection_exists',
+      'this calendar is already connected',
+      jsonb_build_object('connection_id', (
+        select c.id from public.calendar_connections c
+        where c.owner_id = v_uid and c.provider = p_provider and c.calendar_ref = btrim(p_calendar_ref))));
+  end;
+
+  if v_credentials is not null then
+    insert into private.calendar_credentials (connection_id, secret)
+    values (v_connection.id,
+            extensions.pgp_sym_encrypt(v_credentials::text, p_encryption_key, 'cipher-algo=aes256'));
+  end if;
+  return private.calendar_connection_json(v_connection);
+end
+$$;
+
+ALTER FUNCTION public.create_calendar_connection(p_provider text, p_calendar_ref text, p_credentials jsonb, p_encryption_key text, p_priority integer, p_display_name text) OWNER TO postgres;
+
+--
+-- Name: FUNCTION create_calendar_connection(p_provider text, p_calendar_ref text, p_credentials jsonb, p_encryption_key text, p_priority integer, p_display_name text); Type: COMMENT; Schema: public; Owner: postgres
+--
+
+COMMENT ON FUNCTION public.create_calendar_connection(p_provider text, p_calendar_ref text, p_credentials jsonb, p_encryption_key text, p_priority integer, p_display_name text) IS 'Link an external calendar for the signed-in user; credentials are stored encrypted with p_encryption_key, which the caller holds and the database never stores. The first sync is due at once.';
+
+--
+-- Name: delete_calendar_connection(uuid); Type: FUNCTION; Schema: public; Owner: postgres
+--
+
+CREATE FUNCTION public.delete_calendar_connection(p_connection_id uuid) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_uid uuid := private.require_user();
+  v_connection public.calendar_connections;
+begin
+  delete from public.calendar_connections
+  where id = p_connection_id and owner_id = v_uid
+  returning * into v_connection;
+  if v_connection.id is null then
+    perform private.raise_error(404, 'calendar_connection_not_found', 'calendar connection not found',
+      jsonb_build_object('connection_id', p_connection_id));
+  end if;
+  return private.calendar_connection_json(v_connection) || jsonb_build_object('deleted', true);
+end
+$$;
+
+ALTER FUNCTION public.delete_calendar_connection(p_connection_id uuid) OWNER TO postgres;
+
+--
+-- Name: FUNCTION delete_calendar_connection(p_connection_id uuid); Type: COMMENT; Schema: public; Owner: postgres
+--
+
+COMMENT ON FUNCTION public.delete_calendar_connection(p_connection_id uuid) IS 'Unlink a calendar (hard delete): the connection and its encrypted credentials are removed.';
+
+--
 -- Name: get_meeting(uuid); Type: FUNCTION; Schema: public; Owner: postgres
 --
 
@@ -2451,6 +2752,73 @@ ALTER FUNCTION public.get_meeting_history(p_meeting_id uuid) OWNER TO postgres;
 --
 
 COMMENT ON FUNCTION public.get_meeting_history(p_meeting_id uuid) IS 'The audit trail of a meeting and its attendees, for its participants.';
+
+--
+-- Name: list_calendar_connections(); Type: FUNCTION; Schema: public; Owner: postgres
+--
+
+CREATE FUNCTION public.list_calendar_connections() RETURNS jsonb
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  select coalesce(jsonb_agg(private.calendar_connection_json(c) order by c.priority desc, c.created_at, c.id),
+                  '[]'::jsonb)
+  from public.calendar_connections c;
+$$;
+
+ALTER FUNCTION public.list_calendar_connections() OWNER TO postgres;
+
+--
+-- Name: FUNCTION list_calendar_connections(); Type: COMMENT; Schema: public; Owner: postgres
+--
+
+COMMENT ON FUNCTION public.list_calendar_connections() IS 'The signed-in user''s calendar connections (RLS decides), highest priority first.';
+
+--
+-- Name: request_calendar_sync(uuid, timestamp with time zone); Type: FUNCTION; Schema: public; Owner: postgres
+--
+
+CREATE FUNCTION public.request_calendar_sync(p_connection_id uuid DEFAULT NULL::uuid, p_now timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_uid uuid := private.require_user();
+  v_now timestamptz := private.effective_now(p_now);
+  v_queued jsonb;
+begin
+  if p_connection_id is not null and not exists (
+    select 1 from public.calendar_connections where id = p_connection_id and owner_id = v_uid
+  ) then
+    perform private.raise_error(404, 'calendar_connection_not_found', 'calendar connection not found',
+      jsonb_build_object('connection_id', p_connection_id));
+  end if;
+
+  with queued as (
+    update public.calendar_connections c
+    set next_attempt_at = v_now,
+        sync_requested_at = v_now
+    where c.owner_id = v_uid
+      and (p_connection_id is null or c.id = p_connection_id)
+      and c.status <> 'disabled'
+    returning c.*
+  )
+  select coalesce(jsonb_agg(private.calendar_connection_json(q) order by q.priority desc, q.created_at, q.id),
+                  '[]'::jsonb)
+    into v_queued
+  from queued q;
+
+  return jsonb_build_object('queued', v_queued, 'requested_at', v_now);
+end
+$$;
+
+ALTER FUNCTION public.request_calendar_sync(p_connection_id uuid, p_now timestamp with time zone) OWNER TO postgres;
+
+--
+-- Name: FUNCTION request_calendar_sync(p_connection_id uuid, p_now timestamp with time zone); Type: COMMENT; Schema: public; Owner: postgres
+--
+
+COMMENT ON FUNCTION public.request_calendar_sync(p_connection_id uuid, p_now timestamp with time zone) IS 'Ask for a sync now of all the caller''s calendars, or of one; answers {queued: [...], requested_at}.';
 
 --
 -- Name: reschedule_meeting(uuid, integer, timestamp with time zone, timestamp with time zone, text, boolean, date, date, timestamp with time zone); Type: FUNCTION; Schema: public; Owner: postgres
@@ -3083,6 +3451,25 @@ ALTER TABLE private.busy_blocks OWNER TO postgres;
 COMMENT ON TABLE private.busy_blocks IS 'One row per (internal user, meeting): the meeting range padded by the user''s buffers. The exclusion constraint forbids overlap between active rows of one user.';
 
 --
+-- Name: calendar_credentials; Type: TABLE; Schema: private; Owner: postgres
+--
+
+CREATE TABLE private.calendar_credentials (
+    connection_id uuid NOT NULL,
+    secret bytea NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+ALTER TABLE private.calendar_credentials OWNER TO postgres;
+
+--
+-- Name: TABLE calendar_credentials; Type: COMMENT; Schema: private; Owner: postgres
+--
+
+COMMENT ON TABLE private.calendar_credentials IS 'Encrypted credentials of a calendar connection (pgcrypto, key held by the Edge Functions).';
+
+--
 -- Name: email_outbox; Type: TABLE; Schema: private; Owner: postgres
 --
 
@@ -3125,6 +3512,26 @@ ALTER TABLE private.email_outbox ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTIT
     NO MAXVALUE
     CACHE 1
 );
+
+--
+-- Name: rate_limit_buckets; Type: TABLE; Schema: private; Owner: postgres
+--
+
+CREATE UNLOGGED TABLE private.rate_limit_buckets (
+    bucket text NOT NULL,
+    window_start timestamp with time zone NOT NULL,
+    hits integer NOT NULL,
+    CONSTRAINT rate_limit_buckets_bucket_check CHECK (((char_length(bucket) >= 1) AND (char_length(bucket) <= 200))),
+    CONSTRAINT rate_limit_buckets_hits_check CHECK ((hits >= 0))
+);
+
+ALTER TABLE private.rate_limit_buckets OWNER TO postgres;
+
+--
+-- Name: TABLE rate_limit_buckets; Type: COMMENT; Schema: private; Owner: postgres
+--
+
+COMMENT ON TABLE private.rate_limit_buckets IS 'Request counts per rate-limit bucket (user or IP) in the current fixed window.';
 
 --
 -- Name: series_conflicts; Type: TABLE; Schema: private; Owner: postgres
@@ -3238,6 +3645,13 @@ ALTER TABLE ONLY private.busy_blocks
     ADD CONSTRAINT busy_blocks_pkey PRIMARY KEY (meeting_id, user_id);
 
 --
+-- Name: calendar_credentials calendar_credentials_pkey; Type: CONSTRAINT; Schema: private; Owner: postgres
+--
+
+ALTER TABLE ONLY private.calendar_credentials
+    ADD CONSTRAINT calendar_credentials_pkey PRIMARY KEY (connection_id);
+
+--
 -- Name: email_outbox email_outbox_once; Type: CONSTRAINT; Schema: private; Owner: postgres
 --
 
@@ -3250,6 +3664,13 @@ ALTER TABLE ONLY private.email_outbox
 
 ALTER TABLE ONLY private.email_outbox
     ADD CONSTRAINT email_outbox_pkey PRIMARY KEY (id);
+
+--
+-- Name: rate_limit_buckets rate_limit_buckets_pkey; Type: CONSTRAINT; Schema: private; Owner: postgres
+--
+
+ALTER TABLE ONLY private.rate_limit_buckets
+    ADD CONSTRAINT rate_limit_buckets_pkey PRIMARY KEY (bucket);
 
 --
 -- Name: series_conflicts series_conflicts_once; Type: CONSTRAINT; Schema: private; Owner: postgres
@@ -3299,6 +3720,20 @@ ALTER TABLE ONLY public.attendees
 
 ALTER TABLE ONLY public.attendees
     ADD CONSTRAINT attendees_pkey PRIMARY KEY (id);
+
+--
+-- Name: calendar_connections calendar_connections_once_per_owner; Type: CONSTRAINT; Schema: public; Owner: postgres
+--
+
+ALTER TABLE ONLY public.calendar_connections
+    ADD CONSTRAINT calendar_connections_once_per_owner UNIQUE (owner_id, provider, calendar_ref);
+
+--
+-- Name: calendar_connections calendar_connections_pkey; Type: CONSTRAINT; Schema: public; Owner: postgres
+--
+
+ALTER TABLE ONLY public.calendar_connections
+    ADD CONSTRAINT calendar_connections_pkey PRIMARY KEY (id);
 
 --
 -- Name: meeting_series meeting_series_idempotency_key_per_organizer; Type: CONSTRAINT; Schema: public; Owner: postgres
@@ -3379,6 +3814,12 @@ CREATE INDEX email_outbox_due_idx ON private.email_outbox USING btree (due_at) W
 CREATE INDEX email_outbox_recipient_user_idx ON private.email_outbox USING btree (recipient_user_id) WHERE (recipient_user_id IS NOT NULL);
 
 --
+-- Name: rate_limit_buckets_window_idx; Type: INDEX; Schema: private; Owner: postgres
+--
+
+CREATE INDEX rate_limit_buckets_window_idx ON private.rate_limit_buckets USING btree (window_start);
+
+--
 -- Name: attendees_one_organizer; Type: INDEX; Schema: public; Owner: postgres
 --
 
@@ -3389,6 +3830,12 @@ CREATE UNIQUE INDEX attendees_one_organizer ON public.attendees USING btree (mee
 --
 
 CREATE INDEX attendees_user_meeting_idx ON public.attendees USING btree (user_id, meeting_id) WHERE (user_id IS NOT NULL);
+
+--
+-- Name: calendar_connections_due_idx; Type: INDEX; Schema: public; Owner: postgres
+--
+
+CREATE INDEX calendar_connections_due_idx ON public.calendar_connections USING btree (next_attempt_at) WHERE (status <> 'disabled'::text);
 
 --
 -- Name: meeting_series_horizon_idx; Type: INDEX; Schema: public; Owner: postgres
@@ -3419,6 +3866,12 @@ CREATE INDEX meetings_start_idx ON public.meetings USING btree (start_at);
 --
 
 CREATE UNIQUE INDEX profiles_email_key ON public.profiles USING btree (email) WHERE ((deleted_at IS NULL) AND (email IS NOT NULL));
+
+--
+-- Name: calendar_credentials calendar_credentials_touch; Type: TRIGGER; Schema: private; Owner: postgres
+--
+
+CREATE TRIGGER calendar_credentials_touch BEFORE UPDATE ON private.calendar_credentials FOR EACH ROW EXECUTE FUNCTION private.touch_updated_at();
 
 --
 -- Name: email_outbox email_outbox_touch; Type: TRIGGER; Schema: private; Owner: postgres
@@ -3467,6 +3920,12 @@ CREATE TRIGGER attendees_sync_busy AFTER UPDATE OF user_id, response_status ON p
 --
 
 CREATE TRIGGER attendees_touch BEFORE UPDATE ON public.attendees FOR EACH ROW EXECUTE FUNCTION private.touch_updated_at();
+
+--
+-- Name: calendar_connections calendar_connections_touch; Type: TRIGGER; Schema: public; Owner: postgres
+--
+
+CREATE TRIGGER calendar_connections_touch BEFORE UPDATE ON public.calendar_connections FOR EACH ROW EXECUTE FUNCTION private.touch_updated_at();
 
 --
 -- Name: meeting_series meeting_series_touch; Type: TRIGGER; Schema: public; Owner: postgres
@@ -3543,6 +4002,13 @@ ALTER TABLE ONLY private.busy_blocks
     ADD CONSTRAINT busy_blocks_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.profiles(id);
 
 --
+-- Name: calendar_credentials calendar_credentials_connection_id_fkey; Type: FK CONSTRAINT; Schema: private; Owner: postgres
+--
+
+ALTER TABLE ONLY private.calendar_credentials
+    ADD CONSTRAINT calendar_credentials_connection_id_fkey FOREIGN KEY (connection_id) REFERENCES public.calendar_connections(id) ON DELETE CASCADE;
+
+--
 -- Name: email_outbox email_outbox_meeting_id_fkey; Type: FK CONSTRAINT; Schema: private; Owner: postgres
 --
 
@@ -3578,6 +4044,13 @@ ALTER TABLE ONLY public.attendees
     ADD CONSTRAINT attendees_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.profiles(id);
 
 --
+-- Name: calendar_connections calendar_connections_owner_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: postgres
+--
+
+ALTER TABLE ONLY public.calendar_connections
+    ADD CONSTRAINT calendar_connections_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES public.profiles(id);
+
+--
 -- Name: meeting_series meeting_series_organizer_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: postgres
 --
 
@@ -3611,10 +4084,22 @@ ALTER TABLE private.audit_log ENABLE ROW LEVEL SECURITY;
 ALTER TABLE private.busy_blocks ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: calendar_credentials; Type: ROW SECURITY; Schema: private; Owner: postgres
+--
+
+ALTER TABLE private.calendar_credentials ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: email_outbox; Type: ROW SECURITY; Schema: private; Owner: postgres
 --
 
 ALTER TABLE private.email_outbox ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: rate_limit_buckets; Type: ROW SECURITY; Schema: private; Owner: postgres
+--
+
+ALTER TABLE private.rate_limit_buckets ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: series_conflicts; Type: ROW SECURITY; Schema: private; Owner: postgres
@@ -3659,6 +4144,12 @@ CREATE POLICY "Participants can read a meeting's attendees" ON public.attendees 
 CREATE POLICY "Users can read profiles of people they meet" ON public.profiles FOR SELECT TO authenticated USING ((id IN ( SELECT private.co_participant_ids() AS co_participant_ids)));
 
 --
+-- Name: calendar_connections Users can read their own calendar connections; Type: POLICY; Schema: public; Owner: postgres
+--
+
+CREATE POLICY "Users can read their own calendar connections" ON public.calendar_connections FOR SELECT TO authenticated USING ((owner_id = ( SELECT auth.uid() AS uid)));
+
+--
 -- Name: profiles Users can read their own profile; Type: POLICY; Schema: public; Owner: postgres
 --
 
@@ -3675,6 +4166,12 @@ CREATE POLICY "Users can update their own profile" ON public.profiles FOR UPDATE
 --
 
 ALTER TABLE public.attendees ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: calendar_connections; Type: ROW SECURITY; Schema: public; Owner: postgres
+--
+
+ALTER TABLE public.calendar_connections ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: meeting_series; Type: ROW SECURITY; Schema: public; Owner: postgres
@@ -3802,6 +4299,26 @@ REVOKE ALL ON FUNCTION private.busy_for_removed_attendees() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION private.busy_range(p_start timestamp with time zone, p_end timestamp with time zone, p_before integer, p_after integer) FROM PUBLIC;
+
+--
+-- Name: TABLE calendar_connections; Type: ACL; Schema: public; Owner: postgres
+--
+
+GRANT SELECT ON TABLE public.calendar_connections TO authenticated;
+GRANT SELECT ON TABLE public.calendar_connections TO service_role;
+
+--
+-- Name: FUNCTION calendar_connection_json(p_connection public.calendar_connections); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.calendar_connection_json(p_connection public.calendar_connections) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.calendar_connection_json(p_connection public.calendar_connections) TO authenticated;
+
+--
+-- Name: FUNCTION calendar_input_errors(p_provider text, p_calendar_ref text, p_credentials jsonb, p_priority integer, p_display_name text); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.calendar_input_errors(p_provider text, p_calendar_ref text, p_credentials jsonb, p_priority integer, p_display_name text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION can_see_meeting(p_meeting_id uuid); Type: ACL; Schema: private; Owner: postgres
@@ -3981,6 +4498,12 @@ REVOKE ALL ON FUNCTION private.occurrence_conflicts(p_user_ids uuid[], p_indexes
 REVOKE ALL ON FUNCTION private.parse_rrule(p_rrule text, p_time_zone text, p_field text) FROM PUBLIC;
 
 --
+-- Name: FUNCTION purge_rate_limit_buckets(); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.purge_rate_limit_buckets() FROM PUBLIC;
+
+--
 -- Name: FUNCTION raise_error(p_status integer, p_code text, p_message text, p_detail jsonb); Type: ACL; Schema: private; Owner: postgres
 --
 
@@ -4000,6 +4523,18 @@ REVOKE ALL ON FUNCTION private.raise_if_conflicts(p_conflicts jsonb) FROM PUBLIC
 REVOKE ALL ON FUNCTION private.raise_if_invalid(p_errors jsonb) FROM PUBLIC;
 
 --
+-- Name: FUNCTION rate_limit_hit(p_buckets text[], p_limits integer[], p_window_seconds integer, p_now timestamp with time zone); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.rate_limit_hit(p_buckets text[], p_limits integer[], p_window_seconds integer, p_now timestamp with time zone) FROM PUBLIC;
+
+--
+-- Name: FUNCTION read_calendar_credentials(p_connection_id uuid, p_key text); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.read_calendar_credentials(p_connection_id uuid, p_key text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION refresh_time_zone_names(); Type: ACL; Schema: private; Owner: postgres
 --
 
@@ -4016,6 +4551,12 @@ REVOKE ALL ON FUNCTION private.request_hash(p_request jsonb) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION private.require_active_profile(p_uid uuid) FROM PUBLIC;
+
+--
+-- Name: FUNCTION require_calendar_key(p_key text); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.require_calendar_key(p_key text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION require_organizer(p_meeting public.meetings, p_uid uuid); Type: ACL; Schema: private; Owner: postgres
@@ -4134,6 +4675,20 @@ REVOKE ALL ON FUNCTION public.cancel_series(p_meeting_id uuid, p_scope text, p_r
 GRANT ALL ON FUNCTION public.cancel_series(p_meeting_id uuid, p_scope text, p_reason text, p_version integer, p_now timestamp with time zone) TO authenticated;
 
 --
+-- Name: FUNCTION create_calendar_connection(p_provider text, p_calendar_ref text, p_credentials jsonb, p_encryption_key text, p_priority integer, p_display_name text); Type: ACL; Schema: public; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION public.create_calendar_connection(p_provider text, p_calendar_ref text, p_credentials jsonb, p_encryption_key text, p_priority integer, p_display_name text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.create_calendar_connection(p_provider text, p_calendar_ref text, p_credentials jsonb, p_encryption_key text, p_priority integer, p_display_name text) TO authenticated;
+
+--
+-- Name: FUNCTION delete_calendar_connection(p_connection_id uuid); Type: ACL; Schema: public; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION public.delete_calendar_connection(p_connection_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.delete_calendar_connection(p_connection_id uuid) TO authenticated;
+
+--
 -- Name: FUNCTION get_meeting(p_meeting_id uuid); Type: ACL; Schema: public; Owner: postgres
 --
 
@@ -4146,6 +4701,20 @@ GRANT ALL ON FUNCTION public.get_meeting(p_meeting_id uuid) TO authenticated;
 
 REVOKE ALL ON FUNCTION public.get_meeting_history(p_meeting_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.get_meeting_history(p_meeting_id uuid) TO authenticated;
+
+--
+-- Name: FUNCTION list_calendar_connections(); Type: ACL; Schema: public; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION public.list_calendar_connections() FROM PUBLIC;
+GRANT ALL ON FUNCTION public.list_calendar_connections() TO authenticated;
+
+--
+-- Name: FUNCTION request_calendar_sync(p_connection_id uuid, p_now timestamp with time zone); Type: ACL; Schema: public; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION public.request_calendar_sync(p_connection_id uuid, p_now timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.request_calendar_sync(p_connection_id uuid, p_now timestamp with time zone) TO authenticated;
 
 --
 -- Name: FUNCTION reschedule_meeting(p_meeting_id uuid, p_version integer, p_start timestamp with time zone, p_end timestamp with time zone, p_time_zone text, p_all_day boolean, p_start_date date, p_end_date date, p_now timestamp with time zone); Type: ACL; Schema: public; Owner: postgres
@@ -4224,4 +4793,5 @@ CREATE TRIGGER on_auth_user_soft_deleted AFTER UPDATE OF deleted_at ON auth.user
 
 -- pg_cron jobs
 -- cron job extend-series-horizons: 23 2 * * *: select private.extend_series_horizons()
+-- cron job purge-rate-limit-buckets: */10 * * * *: select private.purge_rate_limit_buckets()
 -- cron job refresh-time-zone-names: 17 3 * * *: select private.refresh_time_zone_names()

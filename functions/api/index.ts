@@ -1,17 +1,29 @@
 // The REST API Edge Function. Thin: parse, authorise, call one SQL function
-// in one transaction, map the answer.
-import { Hono } from "hono";
-import { db } from "../_shared/db.ts";
+// in one transaction, map the answer. Routes live in routes/, the pipeline
+// every route shares in app.ts.
+import { loadConfig } from "../_shared/config.ts";
+import { buildApp } from "./app.ts";
+import { buildOpenApi } from "./openapi.ts";
+import type { RouteSpec } from "./route.ts";
+import { meetingRoutes } from "./routes/meetings.ts";
+import { availabilityRoutes } from "./routes/availability.ts";
+import { calendarRoutes } from "./routes/calendar.ts";
+import { openApiRoute, systemRoutes } from "./routes/system.ts";
 
-const app = new Hono().basePath("/api");
+const config = loadConfig(Deno.env.toObject());
 
-app.get("/health", async (c) => {
-  try {
-    await db()`select 1`;
-    return c.json({ status: "ok", database: "ok" });
-  } catch {
-    return c.json({ status: "degraded", database: "unreachable" }, 503);
-  }
-});
+let document: Record<string, unknown> | null = null;
+const routes: RouteSpec[] = [
+  ...systemRoutes,
+  openApiRoute(() => (document ??= buildOpenApi(routes, serverUrl()))),
+  ...meetingRoutes,
+  ...availabilityRoutes,
+  ...calendarRoutes,
+];
 
-Deno.serve(app.fetch);
+function serverUrl(): string {
+  const base = Deno.env.get("SUPABASE_URL") ?? "http://127.0.0.1:54321";
+  return `${base.replace(/\/$/, "")}/functions/v1/api`;
+}
+
+Deno.serve(buildApp(config, routes).fetch);

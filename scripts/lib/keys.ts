@@ -4,6 +4,9 @@
 import { SignJWT } from "jose";
 
 export const LOCAL_JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long";
+// Encrypts calendar credentials at rest (pgcrypto); hosted projects set their
+// own with `supabase secrets set CALENDAR_CREDENTIALS_KEY=...`.
+export const LOCAL_CALENDAR_CREDENTIALS_KEY = "local-calendar-credentials-key-not-for-production";
 
 const secretKey = () => new TextEncoder().encode(LOCAL_JWT_SECRET);
 

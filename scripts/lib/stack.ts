@@ -11,7 +11,7 @@ import {
   startPostgres,
   waitForPostgres,
 } from "./cluster.ts";
-import { LOCAL_JWT_SECRET, signRoleKey } from "./keys.ts";
+import { LOCAL_CALENDAR_CREDENTIALS_KEY, LOCAL_JWT_SECRET, signRoleKey } from "./keys.ts";
 import { join } from "./paths.ts";
 
 export const SUPABASE_BIN = join(PROJECT_ROOT, "node_modules", ".bin", "supabase");
@@ -60,6 +60,7 @@ export function functionsEnv(
     SUPABASE_SERVICE_ROLE_KEY: stack.serviceRoleKey,
     SUPABASE_DB_URL: dbUrl(stack.cluster),
     SUPABASE_JWT_SECRET: LOCAL_JWT_SECRET,
+    CALENDAR_CREDENTIALS_KEY: LOCAL_CALENDAR_CREDENTIALS_KEY,
   };
 }
 

@@ -298,6 +298,7 @@ select is(
    where n.nspname = 'private' and has_function_privilege(r.role, p.oid, 'EXECUTE')),
   array[
     'private.attended_meeting_ids()',
+    'private.calendar_connection_json(calendar_connections)',
     'private.can_see_meeting(uuid)',
     'private.co_participant_ids()',
     'private.is_valid_time_zone(text)',
