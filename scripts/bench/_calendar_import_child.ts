@@ -1,26 +1,37 @@
-// Runs one feed import in a process of its own, so that its peak memory is
-// its own: generates the feed, parses and expands it, and (given a database
-// URL and a connection id) stores it the way the sync worker does. Prints
-// one JSON line with the timings and the process's peak resident memory.
-import { benchmarkFeed } from "./_calendar_feed.ts";
-import { importIcs } from "../../functions/_shared/calendar/ics.ts";
+// One feed import in a process of its own, so that its peak memory is its
+// own: fetches the feed over HTTP, parses and expands it (ConnectionClient,
+// as the worker does) and, given a database URL, a connection and its lease,
+// stores it with apply_calendar_pull. Prints one JSON line: timings and the
+// process's peak resident memory (VmHWM).
+import postgres from "postgres";
+import { ConnectionClient } from "../../functions/_shared/calendar/connection.ts";
+import { endpointsFromEnv } from "../../functions/_shared/calendar/connection.ts";
 
-const events = Number(Deno.args[0] ?? "5000");
-const text = benchmarkFeed(events);
+const [feedUrl, dbUrl, connectionId, lease, from, to] = Deno.args;
 const t0 = performance.now();
-const imported = importIcs(text, {
-  timeZone: "Europe/Berlin",
-  from: new Date("2026-11-01T00:00:00Z"),
-  to: new Date("2027-05-01T00:00:00Z"),
-});
-const parseMs = performance.now() - t0;
+const client = new ConnectionClient(
+  { provider: "ics", calendarRef: feedUrl, credentials: null },
+  endpointsFromEnv(() => undefined),
+);
+const window = { from: new Date(from), to: new Date(to), timeZone: "Europe/Berlin" };
+const pulled = await client.pull(null, window);
+const pullMs = performance.now() - t0;
+let storeMs = 0;
+if (dbUrl) {
+  const sql = postgres(dbUrl, { max: 1, onnotice: () => {} });
+  const t1 = performance.now();
+  const r = pulled.result;
+  await sql`select private.apply_calendar_pull(${connectionId}, ${lease}, ${r.full},
+    ${sql.json(r.items as never)}, ${r.removedItems}::text[], ${sql.json(r.cursor as never)})`;
+  storeMs = performance.now() - t1;
+  await sql.end();
+}
 const status = await Deno.readTextFile("/proc/self/status");
-const peakKb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? "0");
 console.log(JSON.stringify({
-  events,
-  feedBytes: text.length,
-  occurrences: imported.busy.length,
-  skipped: imported.skipped.length,
-  parseMs,
-  peakRssMb: peakKb / 1024,
+  occurrences: pulled.result.items.reduce((n, i) => n + i.busy.length, 0),
+  skipped: pulled.result.skipped.length,
+  pullMs,
+  storeMs,
+  totalMs: performance.now() - t0,
+  peakRssMb: Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? "0") / 1024,
 }));
