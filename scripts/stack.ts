@@ -153,7 +153,7 @@ async function test() {
       seed: true,
       fast: true,
       log: say,
-      functionsEnvExtra: calendarFunctionsEnv(fakes),
+      functionsEnvExtra: calendarFunctionsEnv(fakes, functionsPort),
       testEnv: calendarTestEnv(fakes),
     });
     code = await runTests(stack);

@@ -57,7 +57,13 @@ Deno.serve(async (req) => {
     return Response.json({ error: "invalid_request", errors }, { status: 422 });
   }
   const outcomes = await runDueSyncs(
-    { sql: db(), endpoints: endpointsFromEnv(env), credentialsKey: key },
+    {
+      sql: db(),
+      endpoints: endpointsFromEnv(env),
+      credentialsKey: key,
+      // Where providers send change notifications: this project's webhook.
+      webhookUrl: env("CALENDAR_WEBHOOK_URL") ?? null,
+    },
     {
       limit: (limit as number | undefined) ?? 5,
       connectionIds: (ids as string[] | undefined) ?? null,

@@ -15,9 +15,14 @@ export function pickCalendarFakePorts(exclude: number[]): CalendarFakePorts {
   return { google, graph };
 }
 
-// What the functions are told (the production defaults are the real APIs).
-export function calendarFunctionsEnv(p: CalendarFakePorts): Record<string, string> {
+// What the functions are told (the production defaults are the real APIs),
+// and where providers are to send change notifications.
+export function calendarFunctionsEnv(
+  p: CalendarFakePorts,
+  functionsPort: number,
+): Record<string, string> {
   return {
+    CALENDAR_WEBHOOK_URL: `http://127.0.0.1:${functionsPort}/functions/v1/calendar-webhook`,
     GOOGLE_CALENDAR_API_URL: `http://127.0.0.1:${p.google}/calendar/v3`,
     GOOGLE_TOKEN_URL: `http://127.0.0.1:${p.google}/token`,
     GOOGLE_CLIENT_ID: "local-google-client",

@@ -143,6 +143,31 @@ export class ConnectionClient {
     }
   }
 
+  // Ask the provider to notify `webhookUrl` of changes (Google and Outlook
+  // only). Answers the channel to store, or null for providers without push.
+  async openChannel(
+    webhookUrl: string,
+    now: Date,
+  ): Promise<{ channelId: string; secret: string; expiresAt: string | null } | null> {
+    const { provider, calendarRef } = this.connection;
+    const secret = randomSecret();
+    if (provider === "google") {
+      const channelId = crypto.randomUUID();
+      const watched = await this.#google().watch(calendarRef, channelId, secret, webhookUrl);
+      return { channelId, secret, expiresAt: watched.expiresAt };
+    }
+    if (provider === "outlook") {
+      const sub = await this.#graph().subscribe(
+        calendarRef,
+        webhookUrl,
+        secret,
+        new Date(now.getTime() + GRAPH_SUBSCRIPTION_MS),
+      );
+      return { channelId: sub.id, secret, expiresAt: sub.expiresAt };
+    }
+    return null;
+  }
+
   // Remove our meeting from this calendar; already gone is fine.
   async remove(mapping: PushedEvent): Promise<void> {
     try {
@@ -252,6 +277,14 @@ export class ConnectionClient {
       this.fetchFn,
     );
   }
+}
+
+// Graph limits calendar subscriptions to 4230 minutes; renew before.
+const GRAPH_SUBSCRIPTION_MS = 4000 * 60_000;
+
+function randomSecret(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(24));
+  return btoa(String.fromCharCode(...bytes)).replace(/[+/=]/g, "");
 }
 
 function str(v: unknown): string | null {

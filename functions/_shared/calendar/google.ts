@@ -136,6 +136,27 @@ export class GoogleCalendarClient {
     return { externalId: updated.id, etag: updated.etag ?? null };
   }
 
+  // events.watch: Google will POST to `address` when the calendar changes,
+  // with X-Goog-Channel-ID = channelId and X-Goog-Channel-Token = token.
+  async watch(
+    calendarId: string,
+    channelId: string,
+    token: string,
+    address: string,
+  ): Promise<{ resourceId: string | null; expiresAt: string | null }> {
+    const channel = await this.#json("POST", `${this.#calendarPath(calendarId)}/events/watch`, {
+      id: channelId,
+      type: "web_hook",
+      address,
+      token,
+    }) as { resourceId?: string; expiration?: string };
+    return {
+      resourceId: channel.resourceId ?? null,
+      // Google answers milliseconds since the epoch, as a string.
+      expiresAt: channel.expiration ? new Date(Number(channel.expiration)).toISOString() : null,
+    };
+  }
+
   async etag(calendarId: string, eventId: string): Promise<string | null> {
     const event = await this.#json(
       "GET",

@@ -133,6 +133,28 @@ export class GraphCalendarClient {
     return { externalId: updated.id, etag: updated["@odata.etag"] ?? null };
   }
 
+  // A change notification subscription on the calendar's events; Graph
+  // validates notificationUrl first (validationToken) and then POSTs changes
+  // carrying clientState. Calendar subscriptions last at most about 3 days.
+  async subscribe(
+    calendarId: string,
+    notificationUrl: string,
+    clientState: string,
+    expiresAt: Date,
+  ): Promise<{ id: string; expiresAt: string | null }> {
+    const resource = calendarId === "primary"
+      ? "me/events"
+      : `me/calendars/${encodeURIComponent(calendarId)}/events`;
+    const created = await this.#json("POST", `${this.baseUrl}/subscriptions`, {
+      changeType: "created,updated,deleted",
+      notificationUrl,
+      resource,
+      expirationDateTime: expiresAt.toISOString(),
+      clientState,
+    }) as { id: string; expirationDateTime?: string };
+    return { id: created.id, expiresAt: created.expirationDateTime ?? null };
+  }
+
   async etag(eventId: string): Promise<string | null> {
     const event = await this.#json(
       "GET",

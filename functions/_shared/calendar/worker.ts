@@ -15,6 +15,8 @@ export interface WorkerDeps {
   credentialsKey: string;
   fetchFn?: typeof fetch;
   sleep?: (ms: number) => Promise<void>;
+  // Public URL of the calendar-webhook function; unset: no push channels.
+  webhookUrl?: string | null;
 }
 
 interface ClaimedSync {
@@ -27,6 +29,8 @@ interface ClaimedSync {
   cursor: Record<string, unknown> | null;
   window_start: string;
   window_end: string;
+  // Whether a push channel is open and not about to expire.
+  channel_open: boolean;
 }
 
 type PushStep =
@@ -46,6 +50,7 @@ export interface SyncOutcome {
   pushed?: number;
   deleted?: number;
   status?: string;
+  channelError?: string;
 }
 
 // Skipped events kept in the report: enough to see what went wrong.
@@ -115,6 +120,20 @@ async function syncOne(deps: WorkerDeps, job: ClaimedSync): Promise<SyncOutcome>
         await client.remove(step.mapping);
         await sql`select private.forget_calendar_push(${id}, ${lease}, ${step.meeting.meetingId})`;
         outcome.deleted++;
+      }
+    }
+
+    if (deps.webhookUrl && !job.channel_open) {
+      // Best effort: without a channel the connection is still pulled on
+      // schedule, so a provider refusing one does not fail the sync.
+      try {
+        const channel = await client.openChannel(deps.webhookUrl, new Date());
+        if (channel) {
+          await sql`select private.save_calendar_channel(${id}, ${lease}, ${job.provider},
+            ${channel.channelId}, ${channel.secret}, ${channel.expiresAt})`;
+        }
+      } catch (e) {
+        outcome.channelError = describe(e);
       }
     }
 

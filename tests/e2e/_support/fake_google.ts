@@ -71,6 +71,30 @@ export class FakeGoogle {
 
   // Test controls ------------------------------------------------------------
 
+  // Channels opened with events.watch.
+  readonly channels: { id: string; token: string; address: string; calendarId: string }[] = [];
+
+  // Tell every watcher of the calendar that it changed, as Google does: a
+  // POST with the channel's headers and no body. Answers the statuses.
+  async notifyChannels(calendarId: string): Promise<number[]> {
+    const statuses: number[] = [];
+    for (const c of this.channels.filter((c) => c.calendarId === calendarId)) {
+      const res = await fetch(c.address, {
+        method: "POST",
+        headers: {
+          "X-Goog-Channel-ID": c.id,
+          "X-Goog-Channel-Token": c.token,
+          "X-Goog-Resource-ID": `res-${c.id}`,
+          "X-Goog-Resource-State": "exists",
+          "X-Goog-Message-Number": "2",
+        },
+      });
+      await res.body?.cancel();
+      statuses.push(res.status);
+    }
+    return statuses;
+  }
+
   put(
     calendarId: string,
     event: Omit<FakeGoogleEvent, "etag" | "seq" | "status"> & {
@@ -151,6 +175,27 @@ export class FakeGoogle {
       });
     }
 
+    const watch = /^\/calendar\/v3\/calendars\/([^/]+)\/events\/watch$/.exec(url.pathname);
+    if (watch && req.method === "POST") {
+      const body = await req.json();
+      if (body.type !== "web_hook" || typeof body.address !== "string" || !body.id) {
+        return googleError(400, "invalid", "id, type web_hook and address are required");
+      }
+      this.channels.push({
+        id: body.id,
+        token: body.token ?? "",
+        address: body.address,
+        calendarId: decodeURIComponent(watch[1]),
+      });
+      return Response.json({
+        kind: "api#channel",
+        id: body.id,
+        resourceId: `res-${body.id}`,
+        resourceUri: `${this.apiBase}/calendars/${watch[1]}/events`,
+        token: body.token,
+        expiration: String(Date.now() + 7 * 86_400_000),
+      });
+    }
     const m = /^\/calendar\/v3\/calendars\/([^/]+)\/events(?:\/([^/]+))?$/.exec(url.pathname);
     if (!m) return googleError(404, "notFound", "Not Found");
     const calendar = this.#calendar(decodeURIComponent(m[1]));

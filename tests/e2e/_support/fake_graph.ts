@@ -67,6 +67,31 @@ export class FakeGraph {
 
   // Test controls ------------------------------------------------------------
 
+  readonly subscriptions: { id: string; url: string; clientState: string; resource: string }[] = [];
+
+  // Send a change notification to every subscriber, as Graph does.
+  async notifySubscriptions(): Promise<number[]> {
+    const statuses: number[] = [];
+    for (const s of this.subscriptions) {
+      const res = await fetch(s.url, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({
+          value: [{
+            subscriptionId: s.id,
+            clientState: s.clientState,
+            changeType: "updated",
+            resource: s.resource,
+            tenantId: "00000000-0000-0000-0000-000000000000",
+          }],
+        }),
+      });
+      await res.body?.cancel();
+      statuses.push(res.status);
+    }
+    return statuses;
+  }
+
   put(calendarId: string, event: Omit<FakeGraphEvent, "changeKey" | "seq">): FakeGraphEvent {
     const seq = ++this.#seq;
     const stored = { ...event, changeKey: `ck${seq}`, seq };
@@ -135,6 +160,39 @@ export class FakeGraph {
       );
     }
 
+    if (url.pathname === "/v1.0/subscriptions" && req.method === "POST") {
+      const body = await req.json();
+      // Graph validates the endpoint before creating the subscription: it
+      // must echo the validation token, in plain text, within 10 seconds.
+      const token = crypto.randomUUID();
+      const check = await fetch(
+        `${body.notificationUrl}?validationToken=${encodeURIComponent(token)}`,
+        {
+          method: "POST",
+          signal: AbortSignal.timeout(10_000),
+        },
+      ).catch(() => null);
+      const echoed = check ? await check.text() : "";
+      if (!check || check.status !== 200 || echoed !== token) {
+        return graphError(400, "ValidationError", "Subscription validation request failed.");
+      }
+      const sub = {
+        id: crypto.randomUUID(),
+        url: body.notificationUrl,
+        clientState: body.clientState ?? "",
+        resource: body.resource,
+      };
+      this.subscriptions.push(sub);
+      return Response.json({
+        "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#subscriptions/$entity",
+        id: sub.id,
+        resource: sub.resource,
+        changeType: body.changeType,
+        clientState: sub.clientState,
+        notificationUrl: sub.url,
+        expirationDateTime: body.expirationDateTime,
+      }, { status: 201 });
+    }
     const delta = /^\/v1\.0\/me\/(?:calendar|calendars\/([^/]+))\/calendarView\/delta$/.exec(
       url.pathname,
     );
