@@ -29,7 +29,7 @@ export interface MeetingTimes {
 export interface FormattedTimes {
   // "Monday, March 15, 2027, 3:00 – 4:00 PM" / "Montag, 15. März 2027, 15:00–16:00"
   when: string;
-  // "Central European Standard Time (Europe/Berlin)"; for all-day meetings
+  // "Central European Standard Time, Europe/Berlin"; for all-day meetings
   // the meeting's zone, whose dates they are.
   timeZone: string;
 }
@@ -44,7 +44,7 @@ export function localDate(instant: string | Date, timeZone: string): string {
 function zoneName(locale: string, timeZone: string, at: Date): string {
   const long = formatter(locale, { timeZone, timeZoneName: "long" }).formatToParts(at)
     .find((p) => p.type === "timeZoneName")?.value;
-  return long && long !== timeZone ? `${long} (${timeZone})` : timeZone;
+  return long && long !== timeZone ? `${long}, ${timeZone}` : timeZone;
 }
 
 const DAY_MS = 86_400_000;
