@@ -10,6 +10,7 @@
 //             forbidden attachment type).
 // A batch answers 200 even when single messages fail, so every result is
 // checked, in order.
+import { retryAfterSeconds } from "./backoff.ts";
 
 export interface PostmarkAttachment {
   Name: string;
@@ -173,7 +174,7 @@ export class PostmarkClient {
       return out;
     }
     const r = (body ?? {}) as PostmarkResult;
-    const retryAfter = Number(res.headers.get("retry-after"));
+    const retryAfter = retryAfterSeconds(res.headers.get("retry-after"), new Date());
     const detail = r.Message ? `: ${r.Message}` : "";
     if (res.status === 422) {
       // The request as a whole was refused; its ErrorCode decides for all.
@@ -186,7 +187,7 @@ export class PostmarkClient {
         : `Postmark answered HTTP ${res.status}${detail}`,
       errorCode: typeof r.ErrorCode === "number" ? r.ErrorCode : undefined,
       httpStatus: res.status,
-      retryAfterSeconds: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
+      retryAfterSeconds: retryAfter ?? undefined,
     });
   }
 }
