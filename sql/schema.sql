@@ -3048,6 +3048,8 @@ REVOKE ALL ON FUNCTION private.audit_row_change() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION private.supported_locales() FROM PUBLIC;
+GRANT ALL ON FUNCTION private.supported_locales() TO authenticated;
+GRANT ALL ON FUNCTION private.supported_locales() TO service_role;
 
 --
 -- Name: TABLE profiles; Type: ACL; Schema: public; Owner: postgres

@@ -163,67 +163,81 @@ export async function bringUp(opts: {
   const anonKey = await signRoleKey("anon");
 
   const processes: Deno.ChildProcess[] = [];
-  let mailboxUrl: string | null = null;
-  if (!Deno.env.get("POSTMARK_SERVER_TOKEN")) {
-    const mailboxPort = opts.mailboxPort ?? freePort(54324);
-    const mailboxDir = join(c.dir, "mailbox");
-    const mailbox = new Deno.Command(DENO_BIN, {
-      args: ["run", "-A", "--quiet", join(PROJECT_ROOT, "scripts", "dev_mailbox.ts")],
-      env: { MAILBOX_PORT: String(mailboxPort), MAILBOX_DIR: mailboxDir },
+  // A start that fails half-way must not leave its children running (they
+  // would hold their ports for the next start).
+  try {
+    let mailboxUrl: string | null = null;
+    if (!Deno.env.get("POSTMARK_SERVER_TOKEN")) {
+      const mailboxPort = opts.mailboxPort ?? freePort(54390);
+      const mailboxDir = join(c.dir, "mailbox");
+      const mailbox = new Deno.Command(DENO_BIN, {
+        args: ["run", "-A", "--quiet", join(PROJECT_ROOT, "scripts", "dev_mailbox.ts")],
+        env: { MAILBOX_PORT: String(mailboxPort), MAILBOX_DIR: mailboxDir },
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      pipeToFile(mailbox.stdout, join(logDir, "mailbox.log"));
+      pipeToFile(mailbox.stderr, join(logDir, "mailbox.log"));
+      processes.push(mailbox);
+      mailboxUrl = `http://127.0.0.1:${mailboxPort}`;
+      await waitForHttp(`${mailboxUrl}/messages`, mailbox);
+      log(`dev mailbox (Postmark-compatible) on ${mailboxUrl}, messages in ${mailboxDir}`);
+    } else {
+      log("POSTMARK_SERVER_TOKEN is set: e-mail goes through Postmark");
+    }
+
+    const base = {
+      cluster: c,
+      functionsPort: opts.functionsPort,
+      anonKey,
+      serviceRoleKey,
+      mailboxUrl,
+    };
+    const env = functionsEnv(base);
+
+    const functions = new Deno.Command(DENO_BIN, {
+      args: ["run", "-A", "--quiet", join(PROJECT_ROOT, "scripts", "functions_server.ts")],
+      env: { ...env, FUNCTIONS_PORT: String(opts.functionsPort) },
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
     }).spawn();
-    pipeToFile(mailbox.stdout, join(logDir, "mailbox.log"));
-    pipeToFile(mailbox.stderr, join(logDir, "mailbox.log"));
-    processes.push(mailbox);
-    mailboxUrl = `http://127.0.0.1:${mailboxPort}`;
-    await waitForHttp(`${mailboxUrl}/messages`, mailbox);
-    log(`dev mailbox (Postmark-compatible) on ${mailboxUrl}, messages in ${mailboxDir}`);
-  } else {
-    log("POSTMARK_SERVER_TOKEN is set: e-mail goes through Postmark");
+    processes.push(functions);
+    pipeToFile(functions.stdout, join(logDir, "functions.log"));
+    pipeToFile(functions.stderr, join(logDir, "functions.log"));
+    await waitForHttp(`http://127.0.0.1:${opts.functionsPort}/functions/v1/`, functions);
+    log(`edge functions are served on http://127.0.0.1:${opts.functionsPort}/functions/v1/<name>`);
+
+    // After the functions are up: requests queued meanwhile (the seed's
+    // wake-ups) are sent as soon as it starts.
+    const netWorker = new Deno.Command(DENO_BIN, {
+      args: ["run", "-A", "--quiet", join(PROJECT_ROOT, "scripts", "net_worker.ts")],
+      env: { NET_WORKER_DB_URL: dbUrl(c, "supabase_admin") },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    processes.push(netWorker);
+    pipeToFile(netWorker.stdout, join(logDir, "net_worker.log"));
+    pipeToFile(netWorker.stderr, join(logDir, "net_worker.log"));
+    return {
+      ...base,
+      apiUrl: env.SUPABASE_URL,
+      processes,
+      postgres,
+      logDir,
+    };
+  } catch (err) {
+    for (const p of processes) {
+      try {
+        p.kill("SIGTERM");
+      } catch { /* already gone */ }
+    }
+    postgres.kill("SIGINT");
+    await postgres.status;
+    throw err;
   }
-
-  const base = {
-    cluster: c,
-    functionsPort: opts.functionsPort,
-    anonKey,
-    serviceRoleKey,
-    mailboxUrl,
-  };
-  const env = functionsEnv(base);
-
-  const functions = new Deno.Command(DENO_BIN, {
-    args: ["run", "-A", "--quiet", join(PROJECT_ROOT, "scripts", "functions_server.ts")],
-    env: { ...env, FUNCTIONS_PORT: String(opts.functionsPort) },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  pipeToFile(functions.stdout, join(logDir, "functions.log"));
-  pipeToFile(functions.stderr, join(logDir, "functions.log"));
-  await waitForHttp(`http://127.0.0.1:${opts.functionsPort}/functions/v1/`, functions);
-  log(`edge functions are served on http://127.0.0.1:${opts.functionsPort}/functions/v1/<name>`);
-
-  // After the functions are up: requests queued meanwhile (the seed's
-  // wake-ups) are sent as soon as it starts.
-  const netWorker = new Deno.Command(DENO_BIN, {
-    args: ["run", "-A", "--quiet", join(PROJECT_ROOT, "scripts", "net_worker.ts")],
-    env: { NET_WORKER_DB_URL: dbUrl(c, "supabase_admin") },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  pipeToFile(netWorker.stdout, join(logDir, "net_worker.log"));
-  pipeToFile(netWorker.stderr, join(logDir, "net_worker.log"));
-
-  return {
-    ...base,
-    apiUrl: env.SUPABASE_URL,
-    processes: [...processes, netWorker, functions],
-    postgres,
-    logDir,
-  };
 }
 
 async function waitForHttp(url: string, child: Deno.ChildProcess, timeoutMs = 60000) {

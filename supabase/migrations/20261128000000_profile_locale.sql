@@ -52,3 +52,5 @@ create trigger profiles_check_locale
 
 -- Users choose their own language.
 grant update (locale) on public.profiles to authenticated;
+-- The check constraint calls it on every profile write, whoever writes.
+grant execute on function private.supported_locales() to authenticated, service_role;
