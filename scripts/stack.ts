@@ -128,7 +128,9 @@ async function printBanner(stack: Stack) {
 
 async function test() {
   const dbPort = freePort(54332);
-  const functionsPort = freePort(dbPort === 54331 ? 54340 : 54331);
+  // Both are picked before either is bound: never the same one.
+  let functionsPort = freePort(54331);
+  if (functionsPort === dbPort) functionsPort = freePort(dbPort + 1);
   const cluster = await clusterFor(`test-${Deno.pid}`, dbPort);
   await removeCluster(cluster);
   let stack: Stack | null = null;

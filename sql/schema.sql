@@ -1172,6 +1172,7 @@ declare
   v_exhausted integer;
 begin
   select * into v_settings from private.email_settings;
+  delete from private.email_wakeups w where w.created_at < v_now - interval '10 minutes';
 
   with due as (
     select o.id, private.email_obsolete_reason(o.kind, m, p.deleted_at is not null, v_now) as reason
@@ -1730,6 +1731,30 @@ $$;
 ALTER FUNCTION private.wake_email_sender() OWNER TO postgres;
 
 --
+-- Name: wake_email_sender_once_per_second(); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.wake_email_sender_once_per_second() RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_second bigint := floor(extract(epoch from clock_timestamp()))::bigint;
+begin
+  if not pg_try_advisory_xact_lock(hashtext('email-sender-wake'), (v_second % 2147483647)::integer) then
+    return;
+  end if;
+  if exists (select 1 from private.email_wakeups w where w.second = v_second) then
+    return;
+  end if;
+  insert into private.email_wakeups (second, request_id)
+  values (v_second, private.wake_email_sender());
+end
+$$;
+
+ALTER FUNCTION private.wake_email_sender_once_per_second() OWNER TO postgres;
+
+--
 -- Name: wake_sender_for_due_mail(); Type: FUNCTION; Schema: private; Owner: postgres
 --
 
@@ -1739,7 +1764,7 @@ CREATE FUNCTION private.wake_sender_for_due_mail() RETURNS trigger
     AS $$
 begin
   if exists (select 1 from new_rows n where n.status = 'queued' and n.next_attempt_at <= now()) then
-    perform private.wake_email_sender();
+    perform private.wake_email_sender_once_per_second();
   end if;
   return null;
 end
@@ -2497,6 +2522,18 @@ ALTER TABLE private.email_settings OWNER TO postgres;
 COMMENT ON TABLE private.email_settings IS 'Delivery limits: attempts before a notice is dead, sender lease length, when a reminder counts as late.';
 
 --
+-- Name: email_wakeups; Type: TABLE; Schema: private; Owner: postgres
+--
+
+CREATE UNLOGGED TABLE private.email_wakeups (
+    second bigint NOT NULL,
+    request_id bigint,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+ALTER TABLE private.email_wakeups OWNER TO postgres;
+
+--
 -- Name: settings; Type: TABLE; Schema: private; Owner: postgres
 --
 
@@ -2630,6 +2667,13 @@ ALTER TABLE ONLY private.email_outbox
 
 ALTER TABLE ONLY private.email_settings
     ADD CONSTRAINT email_settings_pkey PRIMARY KEY (singleton);
+
+--
+-- Name: email_wakeups email_wakeups_pkey; Type: CONSTRAINT; Schema: private; Owner: postgres
+--
+
+ALTER TABLE ONLY private.email_wakeups
+    ADD CONSTRAINT email_wakeups_pkey PRIMARY KEY (second);
 
 --
 -- Name: settings settings_pkey; Type: CONSTRAINT; Schema: private; Owner: postgres
@@ -2946,6 +2990,12 @@ ALTER TABLE private.email_outbox ENABLE ROW LEVEL SECURITY;
 --
 
 ALTER TABLE private.email_settings ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: email_wakeups; Type: ROW SECURITY; Schema: private; Owner: postgres
+--
+
+ALTER TABLE private.email_wakeups ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: settings; Type: ROW SECURITY; Schema: private; Owner: postgres
@@ -3404,6 +3454,12 @@ GRANT ALL ON FUNCTION private.visible_meeting_ids() TO service_role;
 --
 
 REVOKE ALL ON FUNCTION private.wake_email_sender() FROM PUBLIC;
+
+--
+-- Name: FUNCTION wake_email_sender_once_per_second(); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.wake_email_sender_once_per_second() FROM PUBLIC;
 
 --
 -- Name: FUNCTION wake_sender_for_due_mail(); Type: ACL; Schema: private; Owner: postgres

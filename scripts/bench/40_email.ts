@@ -81,6 +81,7 @@ export async function run({ stack }: BenchContext): Promise<string> {
       leaseSeconds: null,
       backoff: { baseSeconds: 30, capSeconds: 3600 },
       runBudgetMs: 600_000,
+      settleMs: 0,
     };
     const templates = await loadTemplates();
     const t0 = performance.now();

@@ -1,7 +1,11 @@
 -- Prompt delivery. Mail that is due on commit (confirmations, notices) wakes
 -- the email-sender Edge Function at once through pg_net, from a statement
--- trigger on the outbox: one request per statement, sent by pg_net's worker
--- only if the transaction commits. A pg_cron job every minute is the safety
+-- trigger on the outbox, sent by pg_net's worker only if the transaction
+-- commits. Wake-ups are coalesced to one per second: reading the Vault
+-- secrets and queueing a request on every booking cost more than half of a
+-- booking's throughput, and one sender run drains everything that is due
+-- anyway (it waits a moment before its last claim, so bookings that commit
+-- just after the wake-up are still covered). A pg_cron job every minute is the safety
 -- net: it promotes reminders whose moment has come, retires rows whose last
 -- lease ran out, and wakes the sender whenever anything is due (retries after
 -- a backoff included). If cron misses minutes, the next tick promotes every
@@ -43,6 +47,37 @@ begin
 end
 $$;
 
+-- Which seconds already had their wake-up. Unlogged: losing it in a crash
+-- costs at most one extra wake-up.
+create unlogged table private.email_wakeups (
+  second bigint primary key,
+  request_id bigint,
+  created_at timestamptz not null default now()
+);
+alter table private.email_wakeups enable row level security;
+
+-- At most one wake-up per second, without making concurrent bookings wait:
+-- the first transaction of a second takes a try-lock and leaves a mark; the
+-- others see the lock or the mark and rely on that wake-up.
+create function private.wake_email_sender_once_per_second() returns void
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_second bigint := floor(extract(epoch from clock_timestamp()))::bigint;
+begin
+  if not pg_try_advisory_xact_lock(hashtext('email-sender-wake'), (v_second % 2147483647)::integer) then
+    return;
+  end if;
+  if exists (select 1 from private.email_wakeups w where w.second = v_second) then
+    return;
+  end if;
+  insert into private.email_wakeups (second, request_id)
+  values (v_second, private.wake_email_sender());
+end
+$$;
+
 create function private.wake_sender_for_due_mail() returns trigger
 language plpgsql
 security definer
@@ -50,7 +85,7 @@ set search_path = ''
 as $$
 begin
   if exists (select 1 from new_rows n where n.status = 'queued' and n.next_attempt_at <= now()) then
-    perform private.wake_email_sender();
+    perform private.wake_email_sender_once_per_second();
   end if;
   return null;
 end
@@ -71,6 +106,7 @@ declare
   v_exhausted integer;
 begin
   select * into v_settings from private.email_settings;
+  delete from private.email_wakeups w where w.created_at < v_now - interval '10 minutes';
 
   with due as (
     select o.id, private.email_obsolete_reason(o.kind, m, p.deleted_at is not null, v_now) as reason

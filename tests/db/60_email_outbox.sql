@@ -3,7 +3,7 @@
 -- functions (service_role only; claim leases, skips what others hold,
 -- record guards the lease), and the states a row may be in.
 begin;
-select plan(25);
+select plan(27);
 
 select tests.create_user('alice', 'Europe/Berlin');
 select tests.create_user('bob', 'America/New_York');
@@ -125,6 +125,21 @@ select throws_ok($$select private.record_email_results('[{"outbox_id": 1, "outco
   'an unknown outcome is refused, naming the field');
 select throws_ok($$select * from private.claim_due_emails(0)$$, 'PT422',
   'limit: must be between 1 and 500 (Postmark''s batch limit)', 'a bad batch size is refused');
+
+-- Wake-ups: through pg_net, with the Vault secrets, at most once a second.
+-- (The booking above already woke the sender in its second: start afresh.)
+delete from private.email_wakeups;
+create temporary table wake_before on commit drop as
+select coalesce(max(id), 0) as id from net.http_request_queue;
+select private.wake_email_sender_once_per_second();
+select private.wake_email_sender_once_per_second();
+select is((select count(*)::int from net.http_request_queue where id > (select id from wake_before)),
+  1, 'two wake-ups in the same second queue one request');
+select ok((select url like '%/functions/v1/email-sender'
+                  and headers ->> 'Authorization' = 'Bearer ' || (select decrypted_secret from vault.decrypted_secrets
+                                                                  where name = 'service_role_key')
+           from net.http_request_queue where id > (select id from wake_before)),
+  'to the email-sender function, with the service_role key from Vault');
 
 select * from finish();
 rollback;

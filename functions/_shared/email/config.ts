@@ -16,6 +16,10 @@ export interface SenderConfig {
   // A run stops claiming new batches after this long, so one wake-up never
   // outlives the Edge Function's wall-clock limit.
   runBudgetMs: number;
+  // An idle run waits until this long after its start before its last
+  // claim: wake-ups are coalesced to one per second, and mail committed just
+  // after the wake-up is picked up by the run it belongs to.
+  settleMs: number;
 }
 
 export class ConfigError extends Error {
@@ -58,5 +62,6 @@ export function senderConfigFrom(env: Record<string, string | undefined>): Sende
       capSeconds: int(env, "EMAIL_RETRY_CAP_SECONDS", 3600, 1, 86_400),
     },
     runBudgetMs: int(env, "EMAIL_RUN_BUDGET_MS", 20_000, 100, 300_000),
+    settleMs: int(env, "EMAIL_SETTLE_MS", 1500, 0, 10_000),
   };
 }

@@ -42,8 +42,10 @@ export async function runSender(deps: SenderDeps, opts: RunOptions = {}): Promis
     timeoutMs: config.postmarkTimeoutMs,
   });
   const summary: RunSummary = { batches: 0, claimed: 0, sent: 0, retrying: 0, dead: 0, ignored: 0 };
-  const deadline = Date.now() + config.runBudgetMs;
+  const started = Date.now();
+  const deadline = started + config.runBudgetMs;
   const maxBatches = opts.maxBatches ?? Infinity;
+  let settled = false;
 
   while (summary.batches < maxBatches && Date.now() < deadline) {
     const claimed = await claimDueEmails(sql, {
@@ -51,7 +53,13 @@ export async function runSender(deps: SenderDeps, opts: RunOptions = {}): Promis
       leaseSeconds: config.leaseSeconds ?? undefined,
       now: opts.now,
     });
-    if (claimed.length === 0) break;
+    if (claimed.length === 0) {
+      const wait = started + config.settleMs - Date.now();
+      if (settled || wait <= 0) break;
+      settled = true;
+      await new Promise((r) => setTimeout(r, wait));
+      continue;
+    }
     summary.batches++;
     summary.claimed += claimed.length;
     const composedAt = opts.now ?? new Date();
@@ -100,7 +108,6 @@ export async function runSender(deps: SenderDeps, opts: RunOptions = {}): Promis
     summary.retrying += counts.retrying;
     summary.dead += counts.dead;
     summary.ignored += counts.ignored;
-    if (claimed.length < config.batchSize) break;
   }
   return summary;
 }

@@ -27,6 +27,7 @@ export function senderConfig(
     leaseSeconds: null,
     backoff: { baseSeconds: 1, capSeconds: 4 },
     runBudgetMs: 20_000,
+    settleMs: 0,
     ...over,
   };
 }
