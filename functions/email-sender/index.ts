@@ -11,6 +11,7 @@ let templates: Promise<Templates> | null = null;
 Deno.serve(createEmailSenderHandler({
   config: senderConfigFrom(Deno.env.toObject()),
   jwtSecret: Deno.env.get("SUPABASE_JWT_SECRET") ?? "",
+  serviceRoleKey: Deno.env.get("SUPABASE_SERVICE_ROLE_KEY") ?? "",
   sql: db,
   templates: () => (templates ??= loadTemplates()),
 }));

@@ -4,6 +4,11 @@
 // Postmark API of the mailbox) with the outbox row recording the MessageID.
 import { adminDb, authenticatorDb, createUser, env } from "./_support/db.ts";
 import { assert, book, sleep } from "./_support/email.ts";
+import { SignJWT } from "jose";
+
+const sign = (claims: Record<string, unknown>) =>
+  new SignJWT(claims).setProtectedHeader({ alg: "HS256", typ: "JWT" }).setExpirationTime("5m")
+    .sign(new TextEncoder().encode(env("SUPABASE_JWT_SECRET")));
 
 const url = `${env("FUNCTIONS_URL")}/email-sender`;
 const t = (name: string, fn: () => Promise<void>) =>
@@ -28,6 +33,11 @@ t("only the service_role key runs the sender; bad input is named", async () => {
     anon.status === 403 && anon.body.code === "forbidden",
     `anon key: ${JSON.stringify(anon)}`,
   );
+  const user = await call(await sign({ role: "authenticated", sub: crypto.randomUUID() }));
+  assert(user.status === 403, `a user's token: ${JSON.stringify(user)}`);
+  // Another service_role JWT than the configured key: checked by signature and role.
+  const other = await call(await sign({ role: "service_role", iss: "ops" }), { max_batches: 1 });
+  assert(other.status === 200, `a service_role JWT: ${JSON.stringify(other)}`);
   const bad = await call(env("SUPABASE_SERVICE_ROLE_KEY"), { now: "yesterday", max_batches: 0 });
   assert(bad.status === 422, `bad body: ${JSON.stringify(bad)}`);
   const fields = bad.body.errors.map((e: { field: string }) => e.field);

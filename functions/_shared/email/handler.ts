@@ -10,6 +10,7 @@ import type { Templates } from "./templates.ts";
 export interface HandlerDeps {
   config: SenderConfig;
   jwtSecret: string;
+  serviceRoleKey?: string;
   sql: () => postgres.Sql;
   templates: () => Promise<Templates>;
 }
@@ -64,7 +65,7 @@ export function createEmailSenderHandler(deps: HandlerDeps) {
     if (req.method !== "POST") {
       return problem(405, "method_not_allowed", "use POST", { allow: "POST" });
     }
-    const auth = await requireServiceRole(req, deps.jwtSecret);
+    const auth = await requireServiceRole(req, deps.jwtSecret, deps.serviceRoleKey);
     if (!auth.ok) {
       return problem(auth.status, auth.status === 401 ? "unauthorized" : "forbidden", auth.message);
     }
