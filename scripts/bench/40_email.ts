@@ -141,7 +141,7 @@ export async function run({ stack }: BenchContext): Promise<string> {
     };
     const futureServer = await serverMs(DUE_QUERY);
     const backlogServer = await serverMs(backlogSql);
-    const plan = (await admin.unsafe(`explain ${DUE_QUERY}`)).map((r) => r["QUERY PLAN"]).join(
+    const plan = (await admin.unsafe(`explain ${backlogSql}`)).map((r) => r["QUERY PLAN"]).join(
       "\n",
     );
     console.log(plan);
