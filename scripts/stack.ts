@@ -23,6 +23,8 @@ import { dumpSchema, SCHEMA_DUMP_PATH } from "./lib/schema_dump.ts";
 
 const DEV_DB_PORT = 54322;
 const DEV_FUNCTIONS_PORT = 54321;
+// Where `supabase start` serves its mail catcher.
+const DEV_MAILBOX_PORT = 54324;
 
 const DEMO_USERS = [
   { id: "a11ce000-0000-4000-8000-000000000001", email: "alice@example.com", zone: "Europe/Berlin" },
@@ -77,7 +79,13 @@ async function start() {
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
 
-  stack = await bringUp({ cluster, functionsPort: DEV_FUNCTIONS_PORT, seed: true, log: say });
+  stack = await bringUp({
+    cluster,
+    functionsPort: DEV_FUNCTIONS_PORT,
+    mailboxPort: DEV_MAILBOX_PORT,
+    seed: true,
+    log: say,
+  });
   await printBanner(stack);
   // Keep running until a signal arrives or a child dies.
   const exited = await Promise.race([
@@ -109,6 +117,9 @@ async function printBanner(stack: Stack) {
     `            JWT secret: super-secret-jwt-token-with-at-least-32-characters-long`,
     `              anon key: ${stack.anonKey}`,
     `      service_role key: ${stack.serviceRoleKey}`,
+    `               Mailbox: ${
+      stack.mailboxUrl ?? "(real Postmark: POSTMARK_SERVER_TOKEN is set)"
+    }`,
     `                  Logs: ${stack.logDir}/*.log`,
     "",
     "Demo users (password: password), with access tokens valid for 7 days:",

@@ -183,6 +183,18 @@ $$;
 
 ALTER FUNCTION private.audit_updated_rows() OWNER TO postgres;
 
+--
+-- Name: supported_locales(); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.supported_locales() RETURNS text[]
+    LANGUAGE sql IMMUTABLE
+    AS $$
+  select array['en', 'de']::text[];
+$$;
+
+ALTER FUNCTION private.supported_locales() OWNER TO postgres;
+
 SET default_tablespace = '';
 
 SET default_table_access_method = heap;
@@ -202,10 +214,12 @@ CREATE TABLE public.profiles (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     deleted_at timestamp with time zone,
+    locale text DEFAULT 'en'::text NOT NULL,
     CONSTRAINT profiles_buffer_after_minutes_check CHECK (((buffer_after_minutes >= 0) AND (buffer_after_minutes <= 240))),
     CONSTRAINT profiles_buffer_before_minutes_check CHECK (((buffer_before_minutes >= 0) AND (buffer_before_minutes <= 240))),
     CONSTRAINT profiles_display_name_check CHECK ((char_length(display_name) <= 200)),
     CONSTRAINT profiles_email_check CHECK (((email IS NULL) OR ((email = lower(email)) AND (char_length(email) <= 320)))),
+    CONSTRAINT profiles_locale_supported CHECK ((locale = ANY (private.supported_locales()))),
     CONSTRAINT profiles_minimum_notice_minutes_check CHECK (((minimum_notice_minutes >= 0) AND (minimum_notice_minutes <= 131400)))
 );
 
@@ -216,6 +230,12 @@ ALTER TABLE public.profiles OWNER TO postgres;
 --
 
 COMMENT ON TABLE public.profiles IS 'One row per auth user: display name, IANA time zone, buffers and minimum notice.';
+
+--
+-- Name: COLUMN profiles.locale; Type: COMMENT; Schema: public; Owner: postgres
+--
+
+COMMENT ON COLUMN public.profiles.locale IS 'Language of the e-mails this user receives: en or de.';
 
 --
 -- Name: buffers_for(public.profiles, boolean); Type: FUNCTION; Schema: private; Owner: postgres
@@ -477,6 +497,119 @@ $$;
 ALTER FUNCTION private.check_profile() OWNER TO postgres;
 
 --
+-- Name: check_profile_locale(); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.check_profile_locale() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_meta_locale text;
+begin
+  if tg_op = 'INSERT' and new.locale = 'en' then
+    select lower(u.raw_user_meta_data ->> 'locale') into v_meta_locale
+    from auth.users u where u.id = new.id;
+    if v_meta_locale = any (private.supported_locales()) then
+      new.locale := v_meta_locale;
+    end if;
+  end if;
+  if new.locale is null or not (new.locale = any (private.supported_locales())) then
+    perform private.raise_error(422, 'validation_failed',
+      'locale: unsupported locale ' || coalesce(quote_literal(new.locale), 'null'),
+      jsonb_build_object('errors', jsonb_build_array(private.field_error('locale',
+        'unsupported locale ' || coalesce(quote_literal(new.locale), 'null') || '; use one of '
+        || array_to_string(private.supported_locales(), ', ')))));
+  end if;
+  return new;
+end
+$$;
+
+ALTER FUNCTION private.check_profile_locale() OWNER TO postgres;
+
+--
+-- Name: claim_due_emails(integer, integer, timestamp with time zone); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.claim_due_emails(p_limit integer DEFAULT 100, p_lease_seconds integer DEFAULT NULL::integer, p_now timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS TABLE(outbox_id bigint, lease_token uuid, message jsonb)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_now timestamptz := private.effective_now(p_now);
+  v_settings private.email_settings;
+  v_ids bigint[];
+  v_leased bigint[];
+begin
+  if p_limit is null or p_limit not between 1 and 500 then
+    perform private.raise_if_invalid(jsonb_build_array(
+      private.field_error('limit', 'must be between 1 and 500 (Postmark''s batch limit)')));
+  end if;
+  select * into v_settings from private.email_settings;
+
+  select array_agg(d.id) into v_ids
+  from (
+    select o.id from private.email_outbox o
+    where o.status in ('queued', 'failed', 'sending') and o.next_attempt_at <= v_now
+    order by o.next_attempt_at
+    limit p_limit
+    for update skip locked
+  ) d;
+  if v_ids is null then
+    return;
+  end if;
+
+  update private.email_outbox o
+  set status = 'cancelled', lease_token = null, leased_until = null,
+      last_error = 'not sent: ' || x.reason
+  from (
+    select o2.id, private.email_obsolete_reason(o2.kind, m, p.deleted_at is not null, v_now) as reason
+    from private.email_outbox o2
+    join public.meetings m on m.id = o2.meeting_id
+    left join public.profiles p on p.id = o2.recipient_user_id
+    where o2.id = any (v_ids)
+  ) x
+  where o.id = x.id and x.reason is not null;
+
+  with exhausted as (
+    update private.email_outbox o
+    set status = 'dead', dead_reason = 'attempts_exhausted', lease_token = null, leased_until = null,
+        last_error = coalesce(o.last_error || '; ', '') || 'lease expired on the last attempt'
+    where o.id = any (v_ids) and o.status = 'sending' and o.attempts >= v_settings.max_attempts
+    returning o.id, o.attempts, o.last_error
+  )
+  insert into private.email_alerts (outbox_id, kind, message, detail)
+  select e.id, 'attempts_exhausted', format('notice %s gave up after %s attempts', e.id, e.attempts),
+         jsonb_build_object('last_error', e.last_error)
+  from exhausted e;
+
+  with leased as (
+    update private.email_outbox o
+    set status = 'sending',
+        attempts = o.attempts + 1,
+        lease_token = extensions.gen_random_uuid(),
+        leased_until = v_now + make_interval(secs => coalesce(p_lease_seconds, v_settings.lease_seconds)),
+        next_attempt_at = v_now + make_interval(secs => coalesce(p_lease_seconds, v_settings.lease_seconds)),
+        last_attempt_at = v_now,
+        late = o.kind in ('reminder_24h', 'reminder_1h')
+               and v_now > o.due_at + make_interval(secs => v_settings.late_after_seconds)
+    where o.id = any (v_ids) and o.status in ('queued', 'failed', 'sending')
+    returning o.id
+  )
+  select array_agg(l.id) into v_leased from leased l;
+
+  -- A separate statement, so the message sees the lease just taken.
+  return query
+  select o.id, o.lease_token, private.email_message_json(o.id)
+  from private.email_outbox o
+  where o.id = any (v_leased)
+  order by o.next_attempt_at, o.id;
+end
+$$;
+
+ALTER FUNCTION private.claim_due_emails(p_limit integer, p_lease_seconds integer, p_now timestamp with time zone) OWNER TO postgres;
+
+--
 -- Name: co_participant_ids(); Type: FUNCTION; Schema: private; Owner: postgres
 --
 
@@ -524,6 +657,27 @@ $$;
 ALTER FUNCTION private.create_profile_for_new_user() OWNER TO postgres;
 
 --
+-- Name: desired_reminders(uuid, text[], timestamp with time zone); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.desired_reminders(p_meeting_id uuid, p_emails text[], p_now timestamp with time zone) RETURNS TABLE(recipient_email text, recipient_user_id uuid, kind text, due_at timestamp with time zone, meeting_version integer)
+    LANGUAGE sql STABLE
+    AS $$
+  select a.email, a.user_id, r.kind, m.start_at - r.lead, m.version
+  from public.meetings m
+  join public.attendees a on a.meeting_id = m.id
+  cross join (values ('reminder_24h', interval '24 hours'),
+                     ('reminder_1h', interval '1 hour')) as r(kind, lead)
+  where m.id = p_meeting_id
+    and m.status = 'confirmed'
+    and a.response_status <> 'declined'
+    and (p_emails is null or a.email = any (p_emails))
+    and m.start_at - r.lead > p_now;
+$$;
+
+ALTER FUNCTION private.desired_reminders(p_meeting_id uuid, p_emails text[], p_now timestamp with time zone) OWNER TO postgres;
+
+--
 -- Name: effective_now(timestamp with time zone); Type: FUNCTION; Schema: private; Owner: postgres
 --
 
@@ -546,6 +700,158 @@ end
 $$;
 
 ALTER FUNCTION private.effective_now(p_now timestamp with time zone) OWNER TO postgres;
+
+--
+-- Name: email_message_json(bigint); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.email_message_json(p_outbox_id bigint) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  return (
+    select jsonb_build_object(
+      'outbox_id', o.id,
+      'kind', o.kind,
+      'meeting_version', o.meeting_version,
+      'due_at', o.due_at,
+      'attempt', o.attempts,
+      'late', o.late,
+      'payload', o.payload,
+      'recipient', jsonb_build_object(
+        'email', o.recipient_email,
+        'name', coalesce(nullif(ra.display_name, ''), nullif(rp.display_name, ''), ''),
+        'role', coalesce(ra.role, 'removed'),
+        'time_zone', coalesce(rp.time_zone, m.time_zone),
+        'locale', coalesce(rp.locale, op.locale, 'en')),
+      'organizer', jsonb_build_object(
+        'email', oa.email,
+        'name', coalesce(nullif(oa.display_name, ''), nullif(op.display_name, ''), oa.email)),
+      'meeting', jsonb_build_object(
+        'id', m.id,
+        'title', m.title,
+        'description', m.description,
+        'location', m.location,
+        'start', m.start_at,
+        'end', m.end_at,
+        'time_zone', m.time_zone,
+        'all_day', m.all_day,
+        'start_date', m.start_date,
+        'end_date', m.end_date,
+        'status', m.status,
+        'version', m.version,
+        'cancel_reason', m.cancel_reason),
+      'attendees', coalesce((
+        select jsonb_agg(jsonb_build_object(
+                 'email', a.email,
+                 'name', a.display_name,
+                 'role', a.role,
+                 'response_status', a.response_status) order by a.role <> 'organizer', a.email)
+        from public.attendees a where a.meeting_id = m.id), '[]'::jsonb))
+    from private.email_outbox o
+    join public.meetings m on m.id = o.meeting_id
+    left join public.attendees ra on ra.meeting_id = o.meeting_id and ra.email = o.recipient_email
+    left join public.profiles rp on rp.id = o.recipient_user_id and rp.deleted_at is null
+    left join public.attendees oa on oa.meeting_id = m.id and oa.role = 'organizer'
+    left join public.profiles op on op.id = m.organizer_id
+    where o.id = p_outbox_id);
+end
+$$;
+
+ALTER FUNCTION private.email_message_json(p_outbox_id bigint) OWNER TO postgres;
+
+--
+-- Name: meetings; Type: TABLE; Schema: public; Owner: postgres
+--
+
+CREATE TABLE public.meetings (
+    id uuid DEFAULT extensions.gen_random_uuid() NOT NULL,
+    organizer_id uuid NOT NULL,
+    title text NOT NULL,
+    description text DEFAULT ''::text NOT NULL,
+    location text DEFAULT ''::text NOT NULL,
+    start_at timestamp with time zone NOT NULL,
+    end_at timestamp with time zone NOT NULL,
+    time_zone text NOT NULL,
+    all_day boolean DEFAULT false NOT NULL,
+    start_date date,
+    end_date date,
+    status text DEFAULT 'confirmed'::text NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    idempotency_key text,
+    request_hash text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    cancelled_at timestamp with time zone,
+    cancelled_by uuid,
+    cancel_reason text,
+    series_id uuid,
+    recurrence_id timestamp without time zone,
+    occurrence_index integer,
+    detached boolean DEFAULT false NOT NULL,
+    CONSTRAINT meetings_all_day_dates CHECK (((all_day AND (start_date IS NOT NULL) AND (end_date IS NOT NULL) AND (end_date > start_date)) OR ((NOT all_day) AND (start_date IS NULL) AND (end_date IS NULL)))),
+    CONSTRAINT meetings_cancel_reason_check CHECK ((char_length(cancel_reason) <= 1000)),
+    CONSTRAINT meetings_cancellation_recorded CHECK (((status = 'cancelled'::text) = (cancelled_at IS NOT NULL))),
+    CONSTRAINT meetings_description_check CHECK ((char_length(description) <= 10000)),
+    CONSTRAINT meetings_end_after_start CHECK ((end_at > start_at)),
+    CONSTRAINT meetings_idempotency_hash CHECK (((idempotency_key IS NULL) = (request_hash IS NULL))),
+    CONSTRAINT meetings_idempotency_key_check CHECK (((char_length(idempotency_key) >= 1) AND (char_length(idempotency_key) <= 200))),
+    CONSTRAINT meetings_location_check CHECK ((char_length(location) <= 1000)),
+    CONSTRAINT meetings_occurrence_identity CHECK ((((series_id IS NULL) = (recurrence_id IS NULL)) AND ((series_id IS NULL) = (occurrence_index IS NULL)))),
+    CONSTRAINT meetings_shorter_than_a_year CHECK (((end_at - start_at) < '366 days'::interval)),
+    CONSTRAINT meetings_status_check CHECK ((status = ANY (ARRAY['confirmed'::text, 'cancelled'::text]))),
+    CONSTRAINT meetings_title_check CHECK (((char_length(title) >= 1) AND (char_length(title) <= 300))),
+    CONSTRAINT meetings_version_check CHECK ((version >= 1))
+);
+
+ALTER TABLE public.meetings OWNER TO postgres;
+
+--
+-- Name: TABLE meetings; Type: COMMENT; Schema: public; Owner: postgres
+--
+
+COMMENT ON TABLE public.meetings IS 'A meeting. Written only through book_meeting / update_meeting / cancel_meeting.';
+
+--
+-- Name: email_obsolete_reason(text, public.meetings, boolean, timestamp with time zone); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.email_obsolete_reason(p_kind text, p_meeting public.meetings, p_recipient_deleted boolean, p_now timestamp with time zone) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    AS $$
+  select case
+    when p_recipient_deleted then 'recipient account deleted'
+    when p_kind in ('reminder_24h', 'reminder_1h') and p_meeting.status = 'cancelled'
+      then 'meeting cancelled'
+    when p_kind in ('reminder_24h', 'reminder_1h') and p_meeting.start_at <= p_now
+      then 'meeting already started'
+    when p_kind in ('confirmation', 'update', 'reschedule') and p_meeting.status = 'cancelled'
+      then 'meeting cancelled'
+  end;
+$$;
+
+ALTER FUNCTION private.email_obsolete_reason(p_kind text, p_meeting public.meetings, p_recipient_deleted boolean, p_now timestamp with time zone) OWNER TO postgres;
+
+--
+-- Name: email_tick(timestamp with time zone); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.email_tick(p_now timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_report jsonb := private.promote_due_reminders(p_now);
+begin
+  if (v_report ->> 'due')::boolean then
+    v_report := v_report || jsonb_build_object('wake_request_id', private.wake_email_sender());
+  end if;
+  return v_report;
+end
+$$;
+
+ALTER FUNCTION private.email_tick(p_now timestamp with time zone) OWNER TO postgres;
 
 --
 -- Name: enqueue_meeting_notice(uuid, text, text[], jsonb); Type: FUNCTION; Schema: private; Owner: postgres
@@ -1038,58 +1344,6 @@ $$;
 ALTER FUNCTION private.lock_users(p_user_ids uuid[]) OWNER TO postgres;
 
 --
--- Name: meetings; Type: TABLE; Schema: public; Owner: postgres
---
-
-CREATE TABLE public.meetings (
-    id uuid DEFAULT extensions.gen_random_uuid() NOT NULL,
-    organizer_id uuid NOT NULL,
-    title text NOT NULL,
-    description text DEFAULT ''::text NOT NULL,
-    location text DEFAULT ''::text NOT NULL,
-    start_at timestamp with time zone NOT NULL,
-    end_at timestamp with time zone NOT NULL,
-    time_zone text NOT NULL,
-    all_day boolean DEFAULT false NOT NULL,
-    start_date date,
-    end_date date,
-    status text DEFAULT 'confirmed'::text NOT NULL,
-    version integer DEFAULT 1 NOT NULL,
-    idempotency_key text,
-    request_hash text,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    cancelled_at timestamp with time zone,
-    cancelled_by uuid,
-    cancel_reason text,
-    series_id uuid,
-    recurrence_id timestamp without time zone,
-    occurrence_index integer,
-    detached boolean DEFAULT false NOT NULL,
-    CONSTRAINT meetings_all_day_dates CHECK (((all_day AND (start_date IS NOT NULL) AND (end_date IS NOT NULL) AND (end_date > start_date)) OR ((NOT all_day) AND (start_date IS NULL) AND (end_date IS NULL)))),
-    CONSTRAINT meetings_cancel_reason_check CHECK ((char_length(cancel_reason) <= 1000)),
-    CONSTRAINT meetings_cancellation_recorded CHECK (((status = 'cancelled'::text) = (cancelled_at IS NOT NULL))),
-    CONSTRAINT meetings_description_check CHECK ((char_length(description) <= 10000)),
-    CONSTRAINT meetings_end_after_start CHECK ((end_at > start_at)),
-    CONSTRAINT meetings_idempotency_hash CHECK (((idempotency_key IS NULL) = (request_hash IS NULL))),
-    CONSTRAINT meetings_idempotency_key_check CHECK (((char_length(idempotency_key) >= 1) AND (char_length(idempotency_key) <= 200))),
-    CONSTRAINT meetings_location_check CHECK ((char_length(location) <= 1000)),
-    CONSTRAINT meetings_occurrence_identity CHECK ((((series_id IS NULL) = (recurrence_id IS NULL)) AND ((series_id IS NULL) = (occurrence_index IS NULL)))),
-    CONSTRAINT meetings_shorter_than_a_year CHECK (((end_at - start_at) < '366 days'::interval)),
-    CONSTRAINT meetings_status_check CHECK ((status = ANY (ARRAY['confirmed'::text, 'cancelled'::text]))),
-    CONSTRAINT meetings_title_check CHECK (((char_length(title) >= 1) AND (char_length(title) <= 300))),
-    CONSTRAINT meetings_version_check CHECK ((version >= 1))
-);
-
-ALTER TABLE public.meetings OWNER TO postgres;
-
---
--- Name: TABLE meetings; Type: COMMENT; Schema: public; Owner: postgres
---
-
-COMMENT ON TABLE public.meetings IS 'A meeting. Written only through book_meeting / update_meeting / cancel_meeting.';
-
---
 -- Name: lock_visible_meeting(uuid); Type: FUNCTION; Schema: private; Owner: postgres
 --
 
@@ -1529,6 +1783,19 @@ $$;
 ALTER FUNCTION private.occurrence_conflicts(p_user_ids uuid[], p_indexes integer[], p_starts timestamp with time zone[], p_ends timestamp with time zone[], p_all_day boolean, p_exclude_series uuid) OWNER TO postgres;
 
 --
+-- Name: organized_meeting_ids(); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.organized_meeting_ids() RETURNS SETOF uuid
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  select m.id from public.meetings m where m.organizer_id = (select auth.uid());
+$$;
+
+ALTER FUNCTION private.organized_meeting_ids() OWNER TO postgres;
+
+--
 -- Name: parse_rrule(text, text, text); Type: FUNCTION; Schema: private; Owner: postgres
 --
 
@@ -1686,6 +1953,73 @@ $_$;
 ALTER FUNCTION private.parse_rrule(p_rrule text, p_time_zone text, p_field text) OWNER TO postgres;
 
 --
+-- Name: promote_due_reminders(timestamp with time zone); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.promote_due_reminders(p_now timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_now timestamptz := private.effective_now(p_now);
+  v_settings private.email_settings;
+  v_promoted integer;
+  v_cancelled integer;
+  v_exhausted integer;
+begin
+  select * into v_settings from private.email_settings;
+  delete from private.email_wakeups w where w.created_at < v_now - interval '10 minutes';
+
+  with due as (
+    select o.id, private.email_obsolete_reason(o.kind, m, p.deleted_at is not null, v_now) as reason
+    from private.email_outbox o
+    join public.meetings m on m.id = o.meeting_id
+    left join public.profiles p on p.id = o.recipient_user_id
+    where o.status = 'scheduled' and o.due_at <= v_now
+    for update of o skip locked
+  ), changed as (
+    update private.email_outbox o
+    set status = case when due.reason is null then 'queued' else 'cancelled' end,
+        last_error = case when due.reason is not null then 'not sent: ' || due.reason end
+    from due
+    where o.id = due.id
+    returning o.status
+  )
+  select count(*) filter (where c.status = 'queued'), count(*) filter (where c.status = 'cancelled')
+  into v_promoted, v_cancelled
+  from changed c;
+
+  with exhausted as (
+    update private.email_outbox o
+    set status = 'dead', dead_reason = 'attempts_exhausted', lease_token = null, leased_until = null,
+        last_error = coalesce(o.last_error || '; ', '') || 'lease expired on the last attempt'
+    where o.id in (
+      select x.id from private.email_outbox x
+      where x.status = 'sending' and x.next_attempt_at <= v_now
+        and x.attempts >= v_settings.max_attempts
+      for update skip locked)
+    returning o.id, o.attempts, o.last_error
+  ), alerted as (
+    insert into private.email_alerts (outbox_id, kind, message, detail)
+    select e.id, 'attempts_exhausted', format('notice %s gave up after %s attempts', e.id, e.attempts),
+           jsonb_build_object('last_error', e.last_error)
+    from exhausted e
+    returning outbox_id
+  )
+  select count(*) into v_exhausted from alerted;
+
+  return jsonb_build_object(
+    'promoted', v_promoted,
+    'cancelled', v_cancelled,
+    'dead', v_exhausted,
+    'due', exists (select 1 from private.email_outbox o
+                   where o.status in ('queued', 'failed', 'sending') and o.next_attempt_at <= v_now));
+end
+$$;
+
+ALTER FUNCTION private.promote_due_reminders(p_now timestamp with time zone) OWNER TO postgres;
+
+--
 -- Name: purge_rate_limit_buckets(); Type: FUNCTION; Schema: private; Owner: postgres
 --
 
@@ -1827,6 +2161,107 @@ $$;
 ALTER FUNCTION private.read_calendar_credentials(p_connection_id uuid, p_key text) OWNER TO postgres;
 
 --
+-- Name: record_email_results(jsonb, timestamp with time zone); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.record_email_results(p_results jsonb, p_now timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_now timestamptz := private.effective_now(p_now);
+  v_settings private.email_settings;
+  v_sent integer;
+  v_retrying integer;
+  v_dead integer;
+begin
+  if p_results is null or jsonb_typeof(p_results) <> 'array' then
+    perform private.raise_if_invalid(jsonb_build_array(
+      private.field_error('results', 'must be an array of {outbox_id, lease_token, outcome}')));
+  end if;
+  perform private.raise_if_invalid((
+    select coalesce(jsonb_agg(private.field_error(format('results[%s].outcome', i - 1),
+                    'must be sent, retry, permanent or render_error')), '[]'::jsonb)
+    from jsonb_array_elements(p_results) with ordinality as t(e, i)
+    where coalesce(e ->> 'outcome', '') not in ('sent', 'retry', 'permanent', 'render_error')));
+  select * into v_settings from private.email_settings;
+
+  with r as (
+    select * from jsonb_to_recordset(p_results)
+      as x(outbox_id bigint, lease_token uuid, outcome text, message_id text)
+    where x.outcome = 'sent'
+  ), done as (
+    update private.email_outbox o
+    set status = 'sent', sent_at = v_now, provider_message_id = left(r.message_id, 200),
+        lease_token = null, leased_until = null, dead_reason = null
+    from r
+    where o.id = r.outbox_id and o.status in ('sending', 'failed', 'dead')
+    returning o.id
+  )
+  select count(*) into v_sent from done;
+
+  with r as (
+    select * from jsonb_to_recordset(p_results)
+      as x(outbox_id bigint, lease_token uuid, outcome text, error text, error_code integer,
+           http_status integer, retry_in_seconds numeric)
+    where x.outcome = 'retry'
+  ), retried as (
+    update private.email_outbox o
+    set status = case when o.attempts >= v_settings.max_attempts then 'dead' else 'failed' end,
+        dead_reason = case when o.attempts >= v_settings.max_attempts then 'attempts_exhausted' end,
+        next_attempt_at = greatest(o.due_at,
+          v_now + make_interval(secs => greatest(coalesce(r.retry_in_seconds, 60), 0)::double precision)),
+        lease_token = null, leased_until = null,
+        last_error = left(coalesce(r.error, 'unknown error'), 2000),
+        last_error_code = r.error_code, last_http_status = r.http_status
+    from r
+    where o.id = r.outbox_id and o.lease_token = r.lease_token and o.status = 'sending'
+    returning o.id, o.status, o.attempts, o.last_error
+  ), alerted as (
+    insert into private.email_alerts (outbox_id, kind, message, detail)
+    select d.id, 'attempts_exhausted', format('notice %s gave up after %s attempts', d.id, d.attempts),
+           jsonb_build_object('last_error', d.last_error)
+    from retried d where d.status = 'dead'
+  )
+  select count(*) filter (where x.status = 'failed'),
+         count(*) filter (where x.status = 'dead')
+  into v_retrying, v_dead
+  from retried x;
+
+  with r as (
+    select * from jsonb_to_recordset(p_results)
+      as x(outbox_id bigint, lease_token uuid, outcome text, error text, error_code integer,
+           http_status integer)
+    where x.outcome in ('permanent', 'render_error')
+  ), failed as (
+    update private.email_outbox o
+    set status = 'dead',
+        dead_reason = case r.outcome when 'permanent' then 'permanent_error' else 'render_error' end,
+        lease_token = null, leased_until = null,
+        last_error = left(coalesce(r.error, 'unknown error'), 2000),
+        last_error_code = r.error_code, last_http_status = r.http_status
+    from r
+    where o.id = r.outbox_id and o.lease_token = r.lease_token and o.status = 'sending'
+    returning o.id, o.dead_reason, o.last_error, o.last_error_code, o.last_http_status
+  ), alerted as (
+    insert into private.email_alerts (outbox_id, kind, message, detail)
+    select f.id,
+           case f.dead_reason when 'permanent_error' then 'permanent_failure' else 'render_error' end,
+           format('notice %s will not be delivered: %s', f.id, f.last_error),
+           jsonb_build_object('error_code', f.last_error_code, 'http_status', f.last_http_status)
+    from failed f
+    returning outbox_id
+  )
+  select v_dead + count(*) into v_dead from alerted;
+
+  return jsonb_build_object('sent', v_sent, 'retrying', v_retrying, 'dead', v_dead,
+                            'ignored', jsonb_array_length(p_results) - v_sent - v_retrying - v_dead);
+end
+$$;
+
+ALTER FUNCTION private.record_email_results(p_results jsonb, p_now timestamp with time zone) OWNER TO postgres;
+
+--
 -- Name: refresh_time_zone_names(); Type: FUNCTION; Schema: private; Owner: postgres
 --
 
@@ -1840,6 +2275,44 @@ CREATE FUNCTION private.refresh_time_zone_names() RETURNS void
 $$;
 
 ALTER FUNCTION private.refresh_time_zone_names() OWNER TO postgres;
+
+--
+-- Name: reminders_follow_attendee(); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.reminders_follow_attendee() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  if tg_op = 'INSERT' then
+    perform private.sync_meeting_reminders(new.meeting_id, array[new.email]);
+  elsif tg_op = 'DELETE' then
+    perform private.sync_meeting_reminders(old.meeting_id, array[old.email]);
+  else
+    perform private.sync_meeting_reminders(new.meeting_id, array[old.email, new.email]);
+  end if;
+  return null;
+end
+$$;
+
+ALTER FUNCTION private.reminders_follow_attendee() OWNER TO postgres;
+
+--
+-- Name: reminders_follow_meeting(); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.reminders_follow_meeting() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  perform private.sync_meeting_reminders(new.id);
+  return null;
+end
+$$;
+
+ALTER FUNCTION private.reminders_follow_meeting() OWNER TO postgres;
 
 --
 -- Name: request_hash(jsonb); Type: FUNCTION; Schema: private; Owner: postgres
@@ -2152,6 +2625,45 @@ $$;
 ALTER FUNCTION private.sync_busy_from_meetings() OWNER TO postgres;
 
 --
+-- Name: sync_meeting_reminders(uuid, text[]); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.sync_meeting_reminders(p_meeting_id uuid, p_emails text[] DEFAULT NULL::text[]) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_now timestamptz := now();
+begin
+  update private.email_outbox o
+  set status = 'cancelled', last_error = 'superseded: meeting moved, cancelled or attendee gone'
+  where o.meeting_id = p_meeting_id
+    and o.kind in ('reminder_24h', 'reminder_1h')
+    and o.status in ('scheduled', 'queued', 'failed')
+    and (p_emails is null or o.recipient_email = any (p_emails))
+    and not exists (
+      select 1 from private.desired_reminders(p_meeting_id, p_emails, v_now) d
+      where d.recipient_email = o.recipient_email and d.kind = o.kind and d.due_at = o.due_at);
+
+  insert into private.email_outbox (meeting_id, recipient_email, recipient_user_id, kind,
+                                    meeting_version, status, due_at, next_attempt_at)
+  select p_meeting_id, d.recipient_email, d.recipient_user_id, d.kind, d.meeting_version,
+         'scheduled', d.due_at, d.due_at
+  from private.desired_reminders(p_meeting_id, p_emails, v_now) d
+  where not exists (
+    select 1 from private.email_outbox o
+    where o.meeting_id = p_meeting_id and o.recipient_email = d.recipient_email
+      and o.kind = d.kind and o.due_at = d.due_at and o.status <> 'cancelled')
+  on conflict on constraint email_outbox_once do update
+  set status = 'scheduled', due_at = excluded.due_at, next_attempt_at = excluded.next_attempt_at,
+      recipient_user_id = excluded.recipient_user_id, last_error = null
+  where private.email_outbox.status = 'cancelled';
+end
+$$;
+
+ALTER FUNCTION private.sync_meeting_reminders(p_meeting_id uuid, p_emails text[]) OWNER TO postgres;
+
+--
 -- Name: sync_profile_email(); Type: FUNCTION; Schema: private; Owner: postgres
 --
 
@@ -2243,6 +2755,79 @@ CREATE FUNCTION private.visible_series_ids() RETURNS SETOF uuid
 $$;
 
 ALTER FUNCTION private.visible_series_ids() OWNER TO postgres;
+
+--
+-- Name: wake_email_sender(); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.wake_email_sender() RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_url text;
+  v_key text;
+begin
+  select s.decrypted_secret into v_url from vault.decrypted_secrets s where s.name = 'project_url';
+  select s.decrypted_secret into v_key from vault.decrypted_secrets s where s.name = 'service_role_key';
+  if v_url is null or v_key is null then
+    raise warning 'email sender not woken: Vault secrets project_url and service_role_key are not set';
+    return null;
+  end if;
+  return net.http_post(
+    url => rtrim(v_url, '/') || '/functions/v1/email-sender',
+    body => jsonb_build_object('reason', 'wake'),
+    headers => jsonb_build_object('Content-Type', 'application/json',
+                                  'Authorization', 'Bearer ' || v_key),
+    -- The sender answers when its run is done; the lease, not this timeout,
+    -- protects the mail.
+    timeout_milliseconds => 30000);
+end
+$$;
+
+ALTER FUNCTION private.wake_email_sender() OWNER TO postgres;
+
+--
+-- Name: wake_email_sender_once_per_second(); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.wake_email_sender_once_per_second() RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_second bigint := floor(extract(epoch from clock_timestamp()))::bigint;
+begin
+  if not pg_try_advisory_xact_lock(hashtext('email-sender-wake'), (v_second % 2147483647)::integer) then
+    return;
+  end if;
+  if exists (select 1 from private.email_wakeups w where w.second = v_second) then
+    return;
+  end if;
+  insert into private.email_wakeups (second, request_id)
+  values (v_second, private.wake_email_sender());
+end
+$$;
+
+ALTER FUNCTION private.wake_email_sender_once_per_second() OWNER TO postgres;
+
+--
+-- Name: wake_sender_for_due_mail(); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.wake_sender_for_due_mail() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  if exists (select 1 from new_rows n where n.status = 'queued' and n.next_attempt_at <= now()) then
+    perform private.wake_email_sender_once_per_second();
+  end if;
+  return null;
+end
+$$;
+
+ALTER FUNCTION private.wake_sender_for_due_mail() OWNER TO postgres;
 
 --
 -- Name: book_meeting(text, timestamp with time zone, timestamp with time zone, text, jsonb, text, text, boolean, date, date, text, timestamp with time zone); Type: FUNCTION; Schema: public; Owner: postgres
@@ -3470,6 +4055,42 @@ ALTER TABLE private.calendar_credentials OWNER TO postgres;
 COMMENT ON TABLE private.calendar_credentials IS 'Encrypted credentials of a calendar connection (pgcrypto, key held by the Edge Functions).';
 
 --
+-- Name: email_alerts; Type: TABLE; Schema: private; Owner: postgres
+--
+
+CREATE TABLE private.email_alerts (
+    id bigint NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    outbox_id bigint,
+    kind text NOT NULL,
+    message text NOT NULL,
+    detail jsonb DEFAULT '{}'::jsonb NOT NULL,
+    acknowledged_at timestamp with time zone,
+    CONSTRAINT email_alerts_kind_check CHECK ((kind = ANY (ARRAY['permanent_failure'::text, 'attempts_exhausted'::text, 'render_error'::text])))
+);
+
+ALTER TABLE private.email_alerts OWNER TO postgres;
+
+--
+-- Name: TABLE email_alerts; Type: COMMENT; Schema: private; Owner: postgres
+--
+
+COMMENT ON TABLE private.email_alerts IS 'One row per notice that went dead: why, and the last error. Acknowledge by setting acknowledged_at.';
+
+--
+-- Name: email_alerts_id_seq; Type: SEQUENCE; Schema: private; Owner: postgres
+--
+
+ALTER TABLE private.email_alerts ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME private.email_alerts_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
 -- Name: email_outbox; Type: TABLE; Schema: private; Owner: postgres
 --
 
@@ -3486,10 +4107,28 @@ CREATE TABLE private.email_outbox (
     payload jsonb DEFAULT '{}'::jsonb NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    next_attempt_at timestamp with time zone DEFAULT now() NOT NULL,
+    lease_token uuid,
+    leased_until timestamp with time zone,
+    last_attempt_at timestamp with time zone,
+    last_error text,
+    last_error_code integer,
+    last_http_status integer,
+    dead_reason text,
+    provider_message_id text,
+    sent_at timestamp with time zone,
+    late boolean DEFAULT false NOT NULL,
     CONSTRAINT email_outbox_attempts_check CHECK ((attempts >= 0)),
-    CONSTRAINT email_outbox_kind_check CHECK ((kind = ANY (ARRAY['confirmation'::text, 'update'::text, 'reschedule'::text, 'cancellation'::text]))),
+    CONSTRAINT email_outbox_dead_explained CHECK (((status = 'dead'::text) = (dead_reason IS NOT NULL))),
+    CONSTRAINT email_outbox_dead_reason_check CHECK ((dead_reason = ANY (ARRAY['permanent_error'::text, 'attempts_exhausted'::text, 'render_error'::text]))),
+    CONSTRAINT email_outbox_kind_check CHECK ((kind = ANY (ARRAY['confirmation'::text, 'update'::text, 'reschedule'::text, 'cancellation'::text, 'reminder_24h'::text, 'reminder_1h'::text]))),
+    CONSTRAINT email_outbox_last_error_check CHECK ((char_length(last_error) <= 2000)),
+    CONSTRAINT email_outbox_lease_while_sending CHECK (((status = 'sending'::text) = ((lease_token IS NOT NULL) AND (leased_until IS NOT NULL)))),
+    CONSTRAINT email_outbox_not_before_due CHECK ((next_attempt_at >= due_at)),
+    CONSTRAINT email_outbox_provider_message_id_check CHECK ((char_length(provider_message_id) <= 200)),
     CONSTRAINT email_outbox_recipient_email_check CHECK ((char_length(recipient_email) <= 320)),
-    CONSTRAINT email_outbox_status_check CHECK ((status = ANY (ARRAY['queued'::text, 'sending'::text, 'sent'::text, 'failed'::text, 'dead'::text, 'cancelled'::text])))
+    CONSTRAINT email_outbox_sent_recorded CHECK (((status = 'sent'::text) = (sent_at IS NOT NULL))),
+    CONSTRAINT email_outbox_status_check CHECK ((status = ANY (ARRAY['scheduled'::text, 'queued'::text, 'sending'::text, 'sent'::text, 'failed'::text, 'dead'::text, 'cancelled'::text])))
 );
 
 ALTER TABLE private.email_outbox OWNER TO postgres;
@@ -3499,6 +4138,24 @@ ALTER TABLE private.email_outbox OWNER TO postgres;
 --
 
 COMMENT ON TABLE private.email_outbox IS 'Notices to send, written with the meeting change that causes them.';
+
+--
+-- Name: COLUMN email_outbox.due_at; Type: COMMENT; Schema: private; Owner: postgres
+--
+
+COMMENT ON COLUMN private.email_outbox.due_at IS 'When the notice should go out (reminders: the reminder moment).';
+
+--
+-- Name: COLUMN email_outbox.next_attempt_at; Type: COMMENT; Schema: private; Owner: postgres
+--
+
+COMMENT ON COLUMN private.email_outbox.next_attempt_at IS 'When the row may next be claimed: due time, retry time after a backoff, or lease expiry while sending.';
+
+--
+-- Name: COLUMN email_outbox.late; Type: COMMENT; Schema: private; Owner: postgres
+--
+
+COMMENT ON COLUMN private.email_outbox.late IS 'Set when a reminder went out more than email_settings.late_after_seconds after its due time.';
 
 --
 -- Name: email_outbox_id_seq; Type: SEQUENCE; Schema: private; Owner: postgres
@@ -3512,6 +4169,41 @@ ALTER TABLE private.email_outbox ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTIT
     NO MAXVALUE
     CACHE 1
 );
+
+--
+-- Name: email_settings; Type: TABLE; Schema: private; Owner: postgres
+--
+
+CREATE TABLE private.email_settings (
+    singleton boolean DEFAULT true NOT NULL,
+    max_attempts integer DEFAULT 8 NOT NULL,
+    lease_seconds integer DEFAULT 120 NOT NULL,
+    late_after_seconds integer DEFAULT 300 NOT NULL,
+    CONSTRAINT email_settings_late_after_seconds_check CHECK (((late_after_seconds >= 0) AND (late_after_seconds <= 86400))),
+    CONSTRAINT email_settings_lease_seconds_check CHECK (((lease_seconds >= 5) AND (lease_seconds <= 3600))),
+    CONSTRAINT email_settings_max_attempts_check CHECK (((max_attempts >= 1) AND (max_attempts <= 100))),
+    CONSTRAINT email_settings_singleton_check CHECK (singleton)
+);
+
+ALTER TABLE private.email_settings OWNER TO postgres;
+
+--
+-- Name: TABLE email_settings; Type: COMMENT; Schema: private; Owner: postgres
+--
+
+COMMENT ON TABLE private.email_settings IS 'Delivery limits: attempts before a notice is dead, sender lease length, when a reminder counts as late.';
+
+--
+-- Name: email_wakeups; Type: TABLE; Schema: private; Owner: postgres
+--
+
+CREATE UNLOGGED TABLE private.email_wakeups (
+    second bigint NOT NULL,
+    request_id bigint,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+ALTER TABLE private.email_wakeups OWNER TO postgres;
 
 --
 -- Name: rate_limit_buckets; Type: TABLE; Schema: private; Owner: postgres
@@ -3624,6 +4316,35 @@ ALTER TABLE public.attendees OWNER TO postgres;
 COMMENT ON TABLE public.attendees IS 'Who is invited: internal users (user_id) and external e-mail guests.';
 
 --
+-- Name: email_log; Type: VIEW; Schema: public; Owner: postgres
+--
+
+CREATE VIEW public.email_log WITH (security_invoker='true') AS
+ SELECT o.id,
+    o.meeting_id,
+    o.recipient_email,
+    o.kind,
+    o.meeting_version,
+    o.status,
+    o.due_at,
+    o.attempts,
+    o.sent_at,
+    o.late,
+    o.last_error,
+    o.dead_reason,
+    o.created_at,
+    o.updated_at
+   FROM private.email_outbox o;
+
+ALTER TABLE public.email_log OWNER TO postgres;
+
+--
+-- Name: VIEW email_log; Type: COMMENT; Schema: public; Owner: postgres
+--
+
+COMMENT ON VIEW public.email_log IS 'E-mails about meetings you organise: kind, recipient, status, attempts, when sent, last error.';
+
+--
 -- Name: audit_log audit_log_pkey; Type: CONSTRAINT; Schema: private; Owner: postgres
 --
 
@@ -3652,6 +4373,13 @@ ALTER TABLE ONLY private.calendar_credentials
     ADD CONSTRAINT calendar_credentials_pkey PRIMARY KEY (connection_id);
 
 --
+-- Name: email_alerts email_alerts_pkey; Type: CONSTRAINT; Schema: private; Owner: postgres
+--
+
+ALTER TABLE ONLY private.email_alerts
+    ADD CONSTRAINT email_alerts_pkey PRIMARY KEY (id);
+
+--
 -- Name: email_outbox email_outbox_once; Type: CONSTRAINT; Schema: private; Owner: postgres
 --
 
@@ -3664,6 +4392,20 @@ ALTER TABLE ONLY private.email_outbox
 
 ALTER TABLE ONLY private.email_outbox
     ADD CONSTRAINT email_outbox_pkey PRIMARY KEY (id);
+
+--
+-- Name: email_settings email_settings_pkey; Type: CONSTRAINT; Schema: private; Owner: postgres
+--
+
+ALTER TABLE ONLY private.email_settings
+    ADD CONSTRAINT email_settings_pkey PRIMARY KEY (singleton);
+
+--
+-- Name: email_wakeups email_wakeups_pkey; Type: CONSTRAINT; Schema: private; Owner: postgres
+--
+
+ALTER TABLE ONLY private.email_wakeups
+    ADD CONSTRAINT email_wakeups_pkey PRIMARY KEY (second);
 
 --
 -- Name: rate_limit_buckets rate_limit_buckets_pkey; Type: CONSTRAINT; Schema: private; Owner: postgres
@@ -3802,16 +4544,34 @@ CREATE INDEX audit_log_record_idx ON private.audit_log USING btree (record_id, i
 CREATE INDEX busy_blocks_user_idx ON private.busy_blocks USING btree (user_id);
 
 --
--- Name: email_outbox_due_idx; Type: INDEX; Schema: private; Owner: postgres
+-- Name: email_alerts_open_idx; Type: INDEX; Schema: private; Owner: postgres
 --
 
-CREATE INDEX email_outbox_due_idx ON private.email_outbox USING btree (due_at) WHERE (status = ANY (ARRAY['queued'::text, 'failed'::text]));
+CREATE INDEX email_alerts_open_idx ON private.email_alerts USING btree (created_at) WHERE (acknowledged_at IS NULL);
+
+--
+-- Name: email_alerts_outbox_idx; Type: INDEX; Schema: private; Owner: postgres
+--
+
+CREATE INDEX email_alerts_outbox_idx ON private.email_alerts USING btree (outbox_id);
+
+--
+-- Name: email_outbox_claimable_idx; Type: INDEX; Schema: private; Owner: postgres
+--
+
+CREATE INDEX email_outbox_claimable_idx ON private.email_outbox USING btree (next_attempt_at) WHERE (status = ANY (ARRAY['queued'::text, 'failed'::text, 'sending'::text]));
 
 --
 -- Name: email_outbox_recipient_user_idx; Type: INDEX; Schema: private; Owner: postgres
 --
 
 CREATE INDEX email_outbox_recipient_user_idx ON private.email_outbox USING btree (recipient_user_id) WHERE (recipient_user_id IS NOT NULL);
+
+--
+-- Name: email_outbox_scheduled_idx; Type: INDEX; Schema: private; Owner: postgres
+--
+
+CREATE INDEX email_outbox_scheduled_idx ON private.email_outbox USING btree (due_at) WHERE (status = 'scheduled'::text);
 
 --
 -- Name: rate_limit_buckets_window_idx; Type: INDEX; Schema: private; Owner: postgres
@@ -3880,6 +4640,12 @@ CREATE TRIGGER calendar_credentials_touch BEFORE UPDATE ON private.calendar_cred
 CREATE TRIGGER email_outbox_touch BEFORE UPDATE ON private.email_outbox FOR EACH ROW EXECUTE FUNCTION private.touch_updated_at();
 
 --
+-- Name: email_outbox email_outbox_wake_sender; Type: TRIGGER; Schema: private; Owner: postgres
+--
+
+CREATE TRIGGER email_outbox_wake_sender AFTER INSERT ON private.email_outbox REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.wake_sender_for_due_mail();
+
+--
 -- Name: attendees attendees_audit_delete; Type: TRIGGER; Schema: public; Owner: postgres
 --
 
@@ -3914,6 +4680,18 @@ CREATE TRIGGER attendees_busy_on_insert AFTER INSERT ON public.attendees REFEREN
 --
 
 CREATE TRIGGER attendees_sync_busy AFTER UPDATE OF user_id, response_status ON public.attendees FOR EACH ROW WHEN (((old.user_id IS DISTINCT FROM new.user_id) OR (old.response_status IS DISTINCT FROM new.response_status))) EXECUTE FUNCTION private.sync_busy_from_attendee();
+
+--
+-- Name: attendees attendees_sync_reminders; Type: TRIGGER; Schema: public; Owner: postgres
+--
+
+CREATE TRIGGER attendees_sync_reminders AFTER INSERT OR DELETE ON public.attendees FOR EACH ROW EXECUTE FUNCTION private.reminders_follow_attendee();
+
+--
+-- Name: attendees attendees_sync_reminders_on_change; Type: TRIGGER; Schema: public; Owner: postgres
+--
+
+CREATE TRIGGER attendees_sync_reminders_on_change AFTER UPDATE OF email, response_status ON public.attendees FOR EACH ROW WHEN (((old.email IS DISTINCT FROM new.email) OR (old.response_status IS DISTINCT FROM new.response_status))) EXECUTE FUNCTION private.reminders_follow_attendee();
 
 --
 -- Name: attendees attendees_touch; Type: TRIGGER; Schema: public; Owner: postgres
@@ -3958,6 +4736,12 @@ CREATE TRIGGER meetings_audit_update AFTER UPDATE ON public.meetings REFERENCING
 CREATE TRIGGER meetings_sync_busy AFTER UPDATE ON public.meetings REFERENCING OLD TABLE AS old_meetings NEW TABLE AS new_meetings FOR EACH STATEMENT EXECUTE FUNCTION private.sync_busy_from_meetings();
 
 --
+-- Name: meetings meetings_sync_reminders; Type: TRIGGER; Schema: public; Owner: postgres
+--
+
+CREATE TRIGGER meetings_sync_reminders AFTER UPDATE OF start_at, status ON public.meetings FOR EACH ROW WHEN (((old.start_at IS DISTINCT FROM new.start_at) OR (old.status IS DISTINCT FROM new.status))) EXECUTE FUNCTION private.reminders_follow_meeting();
+
+--
 -- Name: meetings meetings_touch; Type: TRIGGER; Schema: public; Owner: postgres
 --
 
@@ -3988,6 +4772,12 @@ CREATE TRIGGER profiles_audit_update AFTER UPDATE ON public.profiles REFERENCING
 CREATE TRIGGER profiles_check BEFORE INSERT OR UPDATE ON public.profiles FOR EACH ROW EXECUTE FUNCTION private.check_profile();
 
 --
+-- Name: profiles profiles_check_locale; Type: TRIGGER; Schema: public; Owner: postgres
+--
+
+CREATE TRIGGER profiles_check_locale BEFORE INSERT OR UPDATE OF locale ON public.profiles FOR EACH ROW EXECUTE FUNCTION private.check_profile_locale();
+
+--
 -- Name: busy_blocks busy_blocks_meeting_id_fkey; Type: FK CONSTRAINT; Schema: private; Owner: postgres
 --
 
@@ -4007,6 +4797,13 @@ ALTER TABLE ONLY private.busy_blocks
 
 ALTER TABLE ONLY private.calendar_credentials
     ADD CONSTRAINT calendar_credentials_connection_id_fkey FOREIGN KEY (connection_id) REFERENCES public.calendar_connections(id) ON DELETE CASCADE;
+
+--
+-- Name: email_alerts email_alerts_outbox_id_fkey; Type: FK CONSTRAINT; Schema: private; Owner: postgres
+--
+
+ALTER TABLE ONLY private.email_alerts
+    ADD CONSTRAINT email_alerts_outbox_id_fkey FOREIGN KEY (outbox_id) REFERENCES private.email_outbox(id);
 
 --
 -- Name: email_outbox email_outbox_meeting_id_fkey; Type: FK CONSTRAINT; Schema: private; Owner: postgres
@@ -4072,6 +4869,12 @@ ALTER TABLE ONLY public.meetings
     ADD CONSTRAINT meetings_series_id_fkey FOREIGN KEY (series_id) REFERENCES public.meeting_series(id);
 
 --
+-- Name: email_outbox Organisers can read the notices about their meetings; Type: POLICY; Schema: private; Owner: postgres
+--
+
+CREATE POLICY "Organisers can read the notices about their meetings" ON private.email_outbox FOR SELECT TO authenticated USING ((meeting_id IN ( SELECT private.organized_meeting_ids() AS organized_meeting_ids)));
+
+--
 -- Name: audit_log; Type: ROW SECURITY; Schema: private; Owner: postgres
 --
 
@@ -4090,10 +4893,28 @@ ALTER TABLE private.busy_blocks ENABLE ROW LEVEL SECURITY;
 ALTER TABLE private.calendar_credentials ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: email_alerts; Type: ROW SECURITY; Schema: private; Owner: postgres
+--
+
+ALTER TABLE private.email_alerts ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: email_outbox; Type: ROW SECURITY; Schema: private; Owner: postgres
 --
 
 ALTER TABLE private.email_outbox ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: email_settings; Type: ROW SECURITY; Schema: private; Owner: postgres
+--
+
+ALTER TABLE private.email_settings ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: email_wakeups; Type: ROW SECURITY; Schema: private; Owner: postgres
+--
+
+ALTER TABLE private.email_wakeups ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: rate_limit_buckets; Type: ROW SECURITY; Schema: private; Owner: postgres
@@ -4240,6 +5061,14 @@ REVOKE ALL ON FUNCTION private.audit_inserted_rows() FROM PUBLIC;
 REVOKE ALL ON FUNCTION private.audit_updated_rows() FROM PUBLIC;
 
 --
+-- Name: FUNCTION supported_locales(); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.supported_locales() FROM PUBLIC;
+GRANT ALL ON FUNCTION private.supported_locales() TO authenticated;
+GRANT ALL ON FUNCTION private.supported_locales() TO service_role;
+
+--
 -- Name: TABLE profiles; Type: ACL; Schema: public; Owner: postgres
 --
 
@@ -4275,6 +5104,12 @@ GRANT UPDATE(buffer_after_minutes) ON TABLE public.profiles TO authenticated;
 --
 
 GRANT UPDATE(minimum_notice_minutes) ON TABLE public.profiles TO authenticated;
+
+--
+-- Name: COLUMN profiles.locale; Type: ACL; Schema: public; Owner: postgres
+--
+
+GRANT UPDATE(locale) ON TABLE public.profiles TO authenticated;
 
 --
 -- Name: FUNCTION buffers_for(p_profile public.profiles, p_all_day boolean); Type: ACL; Schema: private; Owner: postgres
@@ -4341,6 +5176,19 @@ REVOKE ALL ON FUNCTION private.cancel_pending_notices(p_meeting_id uuid, p_kinds
 REVOKE ALL ON FUNCTION private.check_profile() FROM PUBLIC;
 
 --
+-- Name: FUNCTION check_profile_locale(); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.check_profile_locale() FROM PUBLIC;
+
+--
+-- Name: FUNCTION claim_due_emails(p_limit integer, p_lease_seconds integer, p_now timestamp with time zone); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.claim_due_emails(p_limit integer, p_lease_seconds integer, p_now timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.claim_due_emails(p_limit integer, p_lease_seconds integer, p_now timestamp with time zone) TO service_role;
+
+--
 -- Name: FUNCTION co_participant_ids(); Type: ACL; Schema: private; Owner: postgres
 --
 
@@ -4355,10 +5203,42 @@ GRANT ALL ON FUNCTION private.co_participant_ids() TO service_role;
 REVOKE ALL ON FUNCTION private.create_profile_for_new_user() FROM PUBLIC;
 
 --
+-- Name: FUNCTION desired_reminders(p_meeting_id uuid, p_emails text[], p_now timestamp with time zone); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.desired_reminders(p_meeting_id uuid, p_emails text[], p_now timestamp with time zone) FROM PUBLIC;
+
+--
 -- Name: FUNCTION effective_now(p_now timestamp with time zone); Type: ACL; Schema: private; Owner: postgres
 --
 
 REVOKE ALL ON FUNCTION private.effective_now(p_now timestamp with time zone) FROM PUBLIC;
+
+--
+-- Name: FUNCTION email_message_json(p_outbox_id bigint); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.email_message_json(p_outbox_id bigint) FROM PUBLIC;
+
+--
+-- Name: TABLE meetings; Type: ACL; Schema: public; Owner: postgres
+--
+
+GRANT SELECT ON TABLE public.meetings TO authenticated;
+GRANT SELECT ON TABLE public.meetings TO service_role;
+
+--
+-- Name: FUNCTION email_obsolete_reason(p_kind text, p_meeting public.meetings, p_recipient_deleted boolean, p_now timestamp with time zone); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.email_obsolete_reason(p_kind text, p_meeting public.meetings, p_recipient_deleted boolean, p_now timestamp with time zone) FROM PUBLIC;
+
+--
+-- Name: FUNCTION email_tick(p_now timestamp with time zone); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.email_tick(p_now timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.email_tick(p_now timestamp with time zone) TO service_role;
 
 --
 -- Name: FUNCTION enqueue_meeting_notice(p_meeting_id uuid, p_kind text, p_only_emails text[], p_payload jsonb); Type: ACL; Schema: private; Owner: postgres
@@ -4442,13 +5322,6 @@ REVOKE ALL ON FUNCTION private.local_to_instant(p_local timestamp without time z
 REVOKE ALL ON FUNCTION private.lock_users(p_user_ids uuid[]) FROM PUBLIC;
 
 --
--- Name: TABLE meetings; Type: ACL; Schema: public; Owner: postgres
---
-
-GRANT SELECT ON TABLE public.meetings TO authenticated;
-GRANT SELECT ON TABLE public.meetings TO service_role;
-
---
 -- Name: FUNCTION lock_visible_meeting(p_meeting_id uuid); Type: ACL; Schema: private; Owner: postgres
 --
 
@@ -4492,10 +5365,25 @@ REVOKE ALL ON FUNCTION private.notice_warnings(p_user_ids uuid[], p_start timest
 REVOKE ALL ON FUNCTION private.occurrence_conflicts(p_user_ids uuid[], p_indexes integer[], p_starts timestamp with time zone[], p_ends timestamp with time zone[], p_all_day boolean, p_exclude_series uuid) FROM PUBLIC;
 
 --
+-- Name: FUNCTION organized_meeting_ids(); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.organized_meeting_ids() FROM PUBLIC;
+GRANT ALL ON FUNCTION private.organized_meeting_ids() TO authenticated;
+GRANT ALL ON FUNCTION private.organized_meeting_ids() TO service_role;
+
+--
 -- Name: FUNCTION parse_rrule(p_rrule text, p_time_zone text, p_field text); Type: ACL; Schema: private; Owner: postgres
 --
 
 REVOKE ALL ON FUNCTION private.parse_rrule(p_rrule text, p_time_zone text, p_field text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION promote_due_reminders(p_now timestamp with time zone); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.promote_due_reminders(p_now timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.promote_due_reminders(p_now timestamp with time zone) TO service_role;
 
 --
 -- Name: FUNCTION purge_rate_limit_buckets(); Type: ACL; Schema: private; Owner: postgres
@@ -4535,10 +5423,29 @@ REVOKE ALL ON FUNCTION private.rate_limit_hit(p_buckets text[], p_limits integer
 REVOKE ALL ON FUNCTION private.read_calendar_credentials(p_connection_id uuid, p_key text) FROM PUBLIC;
 
 --
+-- Name: FUNCTION record_email_results(p_results jsonb, p_now timestamp with time zone); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.record_email_results(p_results jsonb, p_now timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.record_email_results(p_results jsonb, p_now timestamp with time zone) TO service_role;
+
+--
 -- Name: FUNCTION refresh_time_zone_names(); Type: ACL; Schema: private; Owner: postgres
 --
 
 REVOKE ALL ON FUNCTION private.refresh_time_zone_names() FROM PUBLIC;
+
+--
+-- Name: FUNCTION reminders_follow_attendee(); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.reminders_follow_attendee() FROM PUBLIC;
+
+--
+-- Name: FUNCTION reminders_follow_meeting(); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.reminders_follow_meeting() FROM PUBLIC;
 
 --
 -- Name: FUNCTION request_hash(p_request jsonb); Type: ACL; Schema: private; Owner: postgres
@@ -4613,6 +5520,12 @@ REVOKE ALL ON FUNCTION private.sync_busy_from_attendee() FROM PUBLIC;
 REVOKE ALL ON FUNCTION private.sync_busy_from_meetings() FROM PUBLIC;
 
 --
+-- Name: FUNCTION sync_meeting_reminders(p_meeting_id uuid, p_emails text[]); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.sync_meeting_reminders(p_meeting_id uuid, p_emails text[]) FROM PUBLIC;
+
+--
 -- Name: FUNCTION sync_profile_email(); Type: ACL; Schema: private; Owner: postgres
 --
 
@@ -4645,6 +5558,24 @@ GRANT ALL ON FUNCTION private.visible_meeting_ids() TO service_role;
 REVOKE ALL ON FUNCTION private.visible_series_ids() FROM PUBLIC;
 GRANT ALL ON FUNCTION private.visible_series_ids() TO authenticated;
 GRANT ALL ON FUNCTION private.visible_series_ids() TO service_role;
+
+--
+-- Name: FUNCTION wake_email_sender(); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.wake_email_sender() FROM PUBLIC;
+
+--
+-- Name: FUNCTION wake_email_sender_once_per_second(); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.wake_email_sender_once_per_second() FROM PUBLIC;
+
+--
+-- Name: FUNCTION wake_sender_for_due_mail(); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.wake_sender_for_due_mail() FROM PUBLIC;
 
 --
 -- Name: FUNCTION book_meeting(p_title text, p_start timestamp with time zone, p_end timestamp with time zone, p_time_zone text, p_attendees jsonb, p_description text, p_location text, p_all_day boolean, p_start_date date, p_end_date date, p_idempotency_key text, p_now timestamp with time zone); Type: ACL; Schema: public; Owner: postgres
@@ -4757,10 +5688,112 @@ GRANT SELECT ON TABLE private.audit_log TO service_role;
 GRANT SELECT ON TABLE private.busy_blocks TO service_role;
 
 --
+-- Name: TABLE email_alerts; Type: ACL; Schema: private; Owner: postgres
+--
+
+GRANT SELECT ON TABLE private.email_alerts TO service_role;
+
+--
+-- Name: COLUMN email_alerts.acknowledged_at; Type: ACL; Schema: private; Owner: postgres
+--
+
+GRANT UPDATE(acknowledged_at) ON TABLE private.email_alerts TO service_role;
+
+--
 -- Name: TABLE email_outbox; Type: ACL; Schema: private; Owner: postgres
 --
 
 GRANT SELECT ON TABLE private.email_outbox TO service_role;
+
+--
+-- Name: COLUMN email_outbox.id; Type: ACL; Schema: private; Owner: postgres
+--
+
+GRANT SELECT(id) ON TABLE private.email_outbox TO authenticated;
+
+--
+-- Name: COLUMN email_outbox.meeting_id; Type: ACL; Schema: private; Owner: postgres
+--
+
+GRANT SELECT(meeting_id) ON TABLE private.email_outbox TO authenticated;
+
+--
+-- Name: COLUMN email_outbox.recipient_email; Type: ACL; Schema: private; Owner: postgres
+--
+
+GRANT SELECT(recipient_email) ON TABLE private.email_outbox TO authenticated;
+
+--
+-- Name: COLUMN email_outbox.kind; Type: ACL; Schema: private; Owner: postgres
+--
+
+GRANT SELECT(kind) ON TABLE private.email_outbox TO authenticated;
+
+--
+-- Name: COLUMN email_outbox.meeting_version; Type: ACL; Schema: private; Owner: postgres
+--
+
+GRANT SELECT(meeting_version) ON TABLE private.email_outbox TO authenticated;
+
+--
+-- Name: COLUMN email_outbox.status; Type: ACL; Schema: private; Owner: postgres
+--
+
+GRANT SELECT(status) ON TABLE private.email_outbox TO authenticated;
+
+--
+-- Name: COLUMN email_outbox.due_at; Type: ACL; Schema: private; Owner: postgres
+--
+
+GRANT SELECT(due_at) ON TABLE private.email_outbox TO authenticated;
+
+--
+-- Name: COLUMN email_outbox.attempts; Type: ACL; Schema: private; Owner: postgres
+--
+
+GRANT SELECT(attempts) ON TABLE private.email_outbox TO authenticated;
+
+--
+-- Name: COLUMN email_outbox.created_at; Type: ACL; Schema: private; Owner: postgres
+--
+
+GRANT SELECT(created_at) ON TABLE private.email_outbox TO authenticated;
+
+--
+-- Name: COLUMN email_outbox.updated_at; Type: ACL; Schema: private; Owner: postgres
+--
+
+GRANT SELECT(updated_at) ON TABLE private.email_outbox TO authenticated;
+
+--
+-- Name: COLUMN email_outbox.last_error; Type: ACL; Schema: private; Owner: postgres
+--
+
+GRANT SELECT(last_error) ON TABLE private.email_outbox TO authenticated;
+
+--
+-- Name: COLUMN email_outbox.dead_reason; Type: ACL; Schema: private; Owner: postgres
+--
+
+GRANT SELECT(dead_reason) ON TABLE private.email_outbox TO authenticated;
+
+--
+-- Name: COLUMN email_outbox.sent_at; Type: ACL; Schema: private; Owner: postgres
+--
+
+GRANT SELECT(sent_at) ON TABLE private.email_outbox TO authenticated;
+
+--
+-- Name: COLUMN email_outbox.late; Type: ACL; Schema: private; Owner: postgres
+--
+
+GRANT SELECT(late) ON TABLE private.email_outbox TO authenticated;
+
+--
+-- Name: TABLE email_settings; Type: ACL; Schema: private; Owner: postgres
+--
+
+GRANT SELECT,UPDATE ON TABLE private.email_settings TO service_role;
 
 --
 -- Name: TABLE series_conflicts; Type: ACL; Schema: private; Owner: postgres
@@ -4782,6 +5815,13 @@ GRANT SELECT ON TABLE public.attendees TO authenticated;
 GRANT SELECT ON TABLE public.attendees TO service_role;
 
 --
+-- Name: TABLE email_log; Type: ACL; Schema: public; Owner: postgres
+--
+
+GRANT SELECT ON TABLE public.email_log TO authenticated;
+GRANT SELECT ON TABLE public.email_log TO service_role;
+
+--
 -- PostgreSQL database dump complete
 --
 
@@ -4792,6 +5832,7 @@ CREATE TRIGGER on_auth_user_email_changed AFTER UPDATE OF email ON auth.users FO
 CREATE TRIGGER on_auth_user_soft_deleted AFTER UPDATE OF deleted_at ON auth.users FOR EACH ROW WHEN (((old.deleted_at IS NULL) AND (new.deleted_at IS NOT NULL))) EXECUTE FUNCTION private.handle_auth_user_soft_deleted();
 
 -- pg_cron jobs
+-- cron job email-sender-tick: * * * * *: select private.email_tick()
 -- cron job extend-series-horizons: 23 2 * * *: select private.extend_series_horizons()
 -- cron job purge-rate-limit-buckets: */10 * * * *: select private.purge_rate_limit_buckets()
 -- cron job refresh-time-zone-names: 17 3 * * *: select private.refresh_time_zone_names()

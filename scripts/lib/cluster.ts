@@ -146,8 +146,12 @@ export async function initCluster(c: Cluster): Promise<void> {
 export async function startPostgres(c: Cluster, extra: string[] = []): Promise<Deno.ChildProcess> {
   const data = join(c.dir, "data");
   const owner = isRoot ? await clusterOwnerIds() : {};
+  // pg_cron runs its jobs in background workers: its default, a libpq
+  // connection to localhost, cannot log in under scram-sha-256 and every job
+  // would fail with "connection failed".
+  const cron = ["-c", "cron.use_background_workers=on", "-c", "max_worker_processes=32"];
   return new Deno.Command(join(PG_BIN, "postgres"), {
-    args: ["-D", data, "-p", String(c.port), ...extra],
+    args: ["-D", data, "-p", String(c.port), ...cron, ...extra],
     ...owner,
     stdin: "null",
     stdout: "piped",

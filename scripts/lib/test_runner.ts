@@ -175,6 +175,7 @@ async function denoSuites(stack: Stack) {
     SUPABASE_ANON_KEY: stack.anonKey,
     SUPABASE_SERVICE_ROLE_KEY: stack.serviceRoleKey,
     SUPABASE_JWT_SECRET: LOCAL_JWT_SECRET,
+    MAILBOX_URL: stack.mailboxUrl ?? "",
     ...stack.testEnv,
   };
   for (const suite of ["functions", "e2e"]) {

@@ -167,6 +167,12 @@ grant execute on function
   net.http_post(text, jsonb, jsonb, jsonb, int),
   net.http_delete(text, jsonb, jsonb, int, jsonb)
   to postgres, service_role;
+-- The request functions run with their caller's rights and call these, as
+-- pg_net's own do.
+grant execute on function
+  net._urlencode_string(varchar), net._params_array(jsonb),
+  net._encode_url_with_params_array(text, text[]), net.wake()
+  to postgres, service_role;
 
 -- Database webhooks created in the dashboard call this trigger function with
 -- (url, method, headers, params, timeout_ms); it posts the changed row in the

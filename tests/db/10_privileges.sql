@@ -80,13 +80,30 @@ select is(
    join pg_roles g on g.oid = acl.grantee
    where n.nspname in ('public', 'private') and a.attacl is not null) grants),
   array[
+    'private.email_alerts.acknowledged_at:service_role:UPDATE',
+    'private.email_outbox.attempts:authenticated:SELECT',
+    'private.email_outbox.created_at:authenticated:SELECT',
+    'private.email_outbox.dead_reason:authenticated:SELECT',
+    'private.email_outbox.due_at:authenticated:SELECT',
+    'private.email_outbox.id:authenticated:SELECT',
+    'private.email_outbox.kind:authenticated:SELECT',
+    'private.email_outbox.last_error:authenticated:SELECT',
+    'private.email_outbox.late:authenticated:SELECT',
+    'private.email_outbox.meeting_id:authenticated:SELECT',
+    'private.email_outbox.meeting_version:authenticated:SELECT',
+    'private.email_outbox.recipient_email:authenticated:SELECT',
+    'private.email_outbox.sent_at:authenticated:SELECT',
+    'private.email_outbox.status:authenticated:SELECT',
+    'private.email_outbox.updated_at:authenticated:SELECT',
     'public.profiles.buffer_after_minutes:authenticated:UPDATE',
     'public.profiles.buffer_before_minutes:authenticated:UPDATE',
     'public.profiles.display_name:authenticated:UPDATE',
+    'public.profiles.locale:authenticated:UPDATE',
     'public.profiles.minimum_notice_minutes:authenticated:UPDATE',
     'public.profiles.time_zone:authenticated:UPDATE'
   ],
-  'the only column-level grants are UPDATE of the five profile settings to authenticated'
+  'the only column-level grants: the six profile settings a user may update, the outbox columns '
+  'the e-mail log shows (rows narrowed by RLS to organisers), acknowledging an e-mail alert'
 );
 
 -- Tables in private ---------------------------------------------------------
@@ -300,10 +317,16 @@ select is(
     'private.attended_meeting_ids()',
     'private.calendar_connection_json(calendar_connections)',
     'private.can_see_meeting(uuid)',
+    'private.claim_due_emails(integer,integer,timestamp with time zone)',
     'private.co_participant_ids()',
+    'private.email_tick(timestamp with time zone)',
     'private.is_valid_time_zone(text)',
     'private.meeting_json(uuid)',
+    'private.organized_meeting_ids()',
+    'private.promote_due_reminders(timestamp with time zone)',
     'private.raise_error(integer,text,text,jsonb)',
+    'private.record_email_results(jsonb,timestamp with time zone)',
+    'private.supported_locales()',
     'private.visible_meeting_ids()',
     'private.visible_series_ids()'
   ],

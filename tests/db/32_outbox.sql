@@ -11,12 +11,14 @@ begin
 end
 $$;
 
--- The outbox rows of a named meeting, as the owner sees them.
+-- The notices (not the reminders, proven in 60_email_reminders) of a named
+-- meeting, as the owner sees them.
 create function pg_temp.outbox(p_meeting text)
 returns table (id bigint, recipient text, internal boolean, kind text, version integer, status text, payload jsonb)
 language sql security definer as $$
   select o.id, o.recipient_email, o.recipient_user_id is not null, o.kind, o.meeting_version, o.status, o.payload
   from private.email_outbox o where o.meeting_id = tests.meeting_id(p_meeting)
+    and o.kind not like 'reminder%'
   order by o.id;
 $$;
 grant execute on all functions in schema pg_temp to authenticated;
@@ -131,8 +133,9 @@ select tests.remember_meeting('sent', public.book_meeting(
   p_title => 'Sent', p_start => '2030-01-20 10:00+00', p_end => '2030-01-20 11:00+00', p_time_zone => 'UTC',
   p_attendees => '[{"email": "anna@test.example"}]', p_now => tests.pinned_now())) \g /dev/null
 select tests.clear_authentication() \g /dev/null
-update private.email_outbox set status = 'sent'
-where meeting_id = tests.meeting_id('sent') and recipient_email = 'anna@test.example';
+update private.email_outbox set status = 'sent', sent_at = now()
+where meeting_id = tests.meeting_id('sent') and recipient_email = 'anna@test.example'
+  and kind = 'confirmation';
 select tests.authenticate_as('olga') \g /dev/null
 select public.cancel_meeting(tests.meeting_id('sent'), p_now => tests.pinned_now()) \g /dev/null
 select results_eq(

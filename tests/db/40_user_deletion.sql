@@ -198,8 +198,9 @@ select results_eq(
 );
 select is(
   (select count(*)::integer from untouched),
-  8,
-  'the comparison above covered something: the meeting, 2 attendees, 2 busy rows, 2 notices, 1 profile'
+  12,
+  'the comparison above covered something: the meeting, 2 attendees, 2 busy rows, 2 notices and '
+  '4 reminders, 1 profile'
 );
 select tests.authenticate_as('anna') \g /dev/null
 select results_eq(
