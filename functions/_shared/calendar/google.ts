@@ -220,8 +220,10 @@ function googleError(method: string, res: Response, body: unknown): Error {
   const reason = err?.errors?.[0]?.reason ?? null;
   const message = `${method}: ${res.status} ${err?.message ?? res.statusText}`;
   if (res.status === 401) return new AuthExpiredError("google", message, 401, reason);
+  // 429, 403 rate limits and 503 (backendError) all ask us to come back
+  // later, sometimes saying when.
   if (
-    res.status === 429 ||
+    res.status === 429 || res.status === 503 ||
     (res.status === 403 && (reason === "rateLimitExceeded" || reason === "userRateLimitExceeded"))
   ) {
     return new RateLimitedError(

@@ -6,6 +6,7 @@ import type { PostmarkMessage } from "./postmark.ts";
 import { renderEmail, type Templates } from "./templates.ts";
 import { buildView, recipientLocale, templateName } from "./view.ts";
 import { buildInvitation, type ItipMethod } from "./ical.ts";
+import { type CalendarAlertData, composeCalendarAlert, isCalendarAlert } from "./calendar_alert.ts";
 
 export interface ComposeSettings {
   from: string;
@@ -44,6 +45,10 @@ export function composeMessage(
   settings: ComposeSettings,
   now: Date,
 ): PostmarkMessage {
+  // Calendar sync alerts (issue 6) are about a connection, not a meeting.
+  if (isCalendarAlert(data)) {
+    return composeCalendarAlert(data as unknown as CalendarAlertData, templates, settings);
+  }
   const rendered = renderEmail(
     templates,
     recipientLocale(data),
