@@ -741,7 +741,22 @@ begin
         'end_date', m.end_date,
         'status', m.status,
         'version', m.version,
-        'cancel_reason', m.cancel_reason),
+        'cancel_reason', m.cancel_reason,
+        'series_id', m.series_id,
+        'recurrence_id', m.recurrence_id),
+      'series', (
+        select jsonb_build_object(
+          'id', s.id,
+          'rrule', s.rrule,
+          'time_zone', s.time_zone,
+          'first_start_local', s.first_start_local,
+          'duration_minutes', (extract(epoch from s.duration) / 60)::integer,
+          'all_day', s.all_day,
+          'exdates', to_jsonb(s.exdates),
+          'status', s.status,
+          'version', s.version)
+        from public.meeting_series s
+        where s.id = coalesce((o.payload ->> 'series_id')::uuid, m.series_id)),
       'attendees', coalesce((
         select jsonb_agg(jsonb_build_object(
                  'email', a.email,
@@ -1041,7 +1056,7 @@ begin
     if jsonb_array_length(v_result -> 'skipped') > 0 then
       perform private.enqueue_meeting_notice(
         (select m.id from public.meetings m where m.series_id = v_series.id order by m.start_at desc limit 1),
-        'update', array[(select p.email from public.profiles p where p.id = v_series.organizer_id)],
+        'series_conflict', array[(select p.email from public.profiles p where p.id = v_series.organizer_id)],
         jsonb_build_object('series_id', v_series.id, 'series_conflicts', v_result -> 'skipped'));
     end if;
   end loop;
@@ -3950,6 +3965,15 @@ begin
                                                                    v_end, target.all_day, target.id)));
   end;
 
+  -- A split leaves the original series shorter: its attendees' calendars
+  -- learn its new end from an update of it.
+  if target.id <> s.id then
+    perform private.enqueue_meeting_notice(
+      (select x.id from public.meetings x where x.series_id = s.id and x.status = 'confirmed'
+       order by x.start_at desc limit 1),
+      'update', null, jsonb_build_object('series_id', s.id, 'scope', 'all', 'series_ended_by_split', true));
+  end if;
+
   -- One notice for the change, on the first affected occurrence.
   perform private.enqueue_meeting_notice(
     (select x.id from public.meetings x where x.series_id = target.id and x.start_at > v_now and x.status = 'confirmed'
@@ -4121,7 +4145,7 @@ CREATE TABLE private.email_outbox (
     CONSTRAINT email_outbox_attempts_check CHECK ((attempts >= 0)),
     CONSTRAINT email_outbox_dead_explained CHECK (((status = 'dead'::text) = (dead_reason IS NOT NULL))),
     CONSTRAINT email_outbox_dead_reason_check CHECK ((dead_reason = ANY (ARRAY['permanent_error'::text, 'attempts_exhausted'::text, 'render_error'::text]))),
-    CONSTRAINT email_outbox_kind_check CHECK ((kind = ANY (ARRAY['confirmation'::text, 'update'::text, 'reschedule'::text, 'cancellation'::text, 'reminder_24h'::text, 'reminder_1h'::text]))),
+    CONSTRAINT email_outbox_kind_check CHECK ((kind = ANY (ARRAY['confirmation'::text, 'update'::text, 'reschedule'::text, 'cancellation'::text, 'reminder_24h'::text, 'reminder_1h'::text, 'series_conflict'::text]))),
     CONSTRAINT email_outbox_last_error_check CHECK ((char_length(last_error) <= 2000)),
     CONSTRAINT email_outbox_lease_while_sending CHECK (((status = 'sending'::text) = ((lease_token IS NOT NULL) AND (leased_until IS NOT NULL)))),
     CONSTRAINT email_outbox_not_before_due CHECK ((next_attempt_at >= due_at)),

@@ -17,7 +17,14 @@ function assert(cond: unknown, msg: string): asserts cond {
 const templates = await loadTemplates();
 const NOW = new Date("2027-03-15T13:00:00Z");
 const LOCALES = ["en", "de"];
-const NAMES = ["confirmation", "update", "reschedule", "cancellation", "reminder"];
+const NAMES = [
+  "confirmation",
+  "update",
+  "reschedule",
+  "cancellation",
+  "reminder",
+  "series_conflict",
+];
 
 Deno.test("every template exists for every locale", () => {
   for (const locale of LOCALES) {
