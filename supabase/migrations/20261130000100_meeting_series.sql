@@ -1002,6 +1002,32 @@ $$;
 comment on function public.update_series is
   'Change one occurrence, this and the following ones (splits the series), or all future occurrences.';
 
+-- A series and its occurrences as the caller may see them (RLS decides; a
+-- series nobody showed them is PT404).
+create function public.get_series(p_series_id uuid) returns jsonb
+language plpgsql
+stable
+security invoker
+set search_path = ''
+as $$
+declare
+  v jsonb;
+begin
+  select private.series_json(s.id) into v from public.meeting_series s where s.id = p_series_id;
+  if v is null then
+    perform private.raise_error(404, 'series_not_found', 'series not found',
+      jsonb_build_object('series_id', p_series_id));
+  end if;
+  return jsonb_build_object(
+    'series', v,
+    'occurrences', coalesce((
+      select jsonb_agg(jsonb_build_object('id', m.id, 'start', m.start_at, 'end', m.end_at,
+                                          'recurrence_id', m.recurrence_id, 'status', m.status)
+                       order by m.start_at)
+      from public.meetings m where m.series_id = p_series_id), '[]'::jsonb));
+end
+$$;
+
 -- The horizon moves on: materialise what a series yields up to the horizon.
 -- A conflict is recorded in private.series_conflicts and the organiser is
 -- told; the occurrence is not booked over someone else's time.
@@ -1043,9 +1069,12 @@ select cron.schedule('extend-series-horizons', '23 2 * * *', 'select private.ext
 grant select on public.meeting_series to authenticated, service_role;
 grant select on private.series_conflicts to service_role;
 grant execute on function private.visible_series_ids() to authenticated, service_role;
+-- get_series is security invoker and shapes its answer with this.
+grant execute on function private.series_json(uuid) to authenticated;
 grant execute on function
   public.book_meeting_series(text, text, timestamptz, timestamptz, text, jsonb, text, text, boolean, date, date,
                              timestamptz[], text, text, timestamptz),
   public.cancel_series(uuid, text, text, integer, timestamptz),
-  public.update_series(uuid, integer, text, text, text, text, timestamptz, timestamptz, text, jsonb, timestamptz)
+  public.update_series(uuid, integer, text, text, text, text, timestamptz, timestamptz, text, jsonb, timestamptz),
+  public.get_series(uuid)
   to authenticated;

@@ -326,6 +326,7 @@ select is(
     'private.promote_due_reminders(timestamp with time zone)',
     'private.raise_error(integer,text,text,jsonb)',
     'private.record_email_results(jsonb,timestamp with time zone)',
+    'private.series_json(uuid)',
     'private.supported_locales()',
     'private.visible_meeting_ids()',
     'private.visible_series_ids()'
