@@ -3354,6 +3354,34 @@ ALTER FUNCTION public.get_meeting_history(p_meeting_id uuid) OWNER TO postgres;
 COMMENT ON FUNCTION public.get_meeting_history(p_meeting_id uuid) IS 'The audit trail of a meeting and its attendees, for its participants.';
 
 --
+-- Name: get_series(uuid); Type: FUNCTION; Schema: public; Owner: postgres
+--
+
+CREATE FUNCTION public.get_series(p_series_id uuid) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+declare
+  v jsonb;
+begin
+  select private.series_json(s.id) into v from public.meeting_series s where s.id = p_series_id;
+  if v is null then
+    perform private.raise_error(404, 'series_not_found', 'series not found',
+      jsonb_build_object('series_id', p_series_id));
+  end if;
+  return jsonb_build_object(
+    'series', v,
+    'occurrences', coalesce((
+      select jsonb_agg(jsonb_build_object('id', m.id, 'start', m.start_at, 'end', m.end_at,
+                                          'recurrence_id', m.recurrence_id, 'status', m.status)
+                       order by m.start_at)
+      from public.meetings m where m.series_id = p_series_id), '[]'::jsonb));
+end
+$$;
+
+ALTER FUNCTION public.get_series(p_series_id uuid) OWNER TO postgres;
+
+--
 -- Name: list_calendar_connections(); Type: FUNCTION; Schema: public; Owner: postgres
 --
 
@@ -5518,6 +5546,7 @@ REVOKE ALL ON FUNCTION private.self_overlap_error(p_user_ids uuid[], p_starts ti
 --
 
 REVOKE ALL ON FUNCTION private.series_json(p_series_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.series_json(p_series_id uuid) TO authenticated;
 
 --
 -- Name: FUNCTION series_occurrences(p_series public.meeting_series, p_window_end timestamp with time zone); Type: ACL; Schema: private; Owner: postgres
@@ -5656,6 +5685,13 @@ GRANT ALL ON FUNCTION public.get_meeting(p_meeting_id uuid) TO authenticated;
 
 REVOKE ALL ON FUNCTION public.get_meeting_history(p_meeting_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.get_meeting_history(p_meeting_id uuid) TO authenticated;
+
+--
+-- Name: FUNCTION get_series(p_series_id uuid); Type: ACL; Schema: public; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION public.get_series(p_series_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.get_series(p_series_id uuid) TO authenticated;
 
 --
 -- Name: FUNCTION list_calendar_connections(); Type: ACL; Schema: public; Owner: postgres
