@@ -21,7 +21,12 @@ const dbPort = freePort(54372);
 const functionsPort = freePort(54381);
 const cluster = await clusterFor(`bench-${Deno.pid}`, dbPort);
 await removeCluster(cluster);
-const stack = await bringUp({ cluster, functionsPort, seed: false, log: (m) => console.log(`• ${m}`) });
+const stack = await bringUp({
+  cluster,
+  functionsPort,
+  seed: false,
+  log: (m) => console.log(`• ${m}`),
+});
 const sections: string[] = [];
 let failed = false;
 try {
@@ -40,8 +45,10 @@ try {
   await tearDown(stack);
   await removeCluster(cluster);
 }
-const cpu = (await Deno.readTextFile("/proc/cpuinfo")).match(/model name\s*:\s*(.*)/)?.[1] ?? "unknown CPU";
-const report = `Measured ${new Date().toISOString().slice(0, 10)} on ${navigator.hardwareConcurrency} cores ` +
+const cpu = (await Deno.readTextFile("/proc/cpuinfo")).match(/model name\s*:\s*(.*)/)?.[1] ??
+  "unknown CPU";
+const report =
+  `Measured ${new Date().toISOString().slice(0, 10)} on ${navigator.hardwareConcurrency} cores ` +
   `(${cpu}), Postgres 15, fsync on.\n\n${sections.join("\n\n")}\n`;
 await Deno.writeTextFile(join(PROJECT_ROOT, ".local", "bench-results.md"), report);
 console.log(`\nall figures: .local/bench-results.md`);

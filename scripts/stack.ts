@@ -117,7 +117,11 @@ async function printBanner(stack: Stack) {
 
 async function test() {
   const dbPort = freePort(54332);
-  const functionsPort = freePort(dbPort === 54331 ? 54340 : 54331);
+  // Postgres is not listening yet, so freePort cannot see dbPort as taken:
+  // skip it explicitly (with other test runs holding 54331-54332, both
+  // searches would otherwise land on the same port).
+  let functionsPort = freePort(54331);
+  if (functionsPort === dbPort) functionsPort = freePort(dbPort + 1);
   const cluster = await clusterFor(`test-${Deno.pid}`, dbPort);
   await removeCluster(cluster);
   let stack: Stack | null = null;

@@ -123,7 +123,9 @@ export async function pgbench(
     if (!e.name.startsWith("log")) continue;
     for (const line of Deno.readTextFileSync(join(dir, e.name)).split("\n")) {
       const f = line.split(" ");
-      if (f.length >= 3 && f[2] !== "failed" && f[2] !== "skipped") latencies.push(Number(f[2]) / 1000);
+      if (f.length >= 3 && f[2] !== "failed" && f[2] !== "skipped") {
+        latencies.push(Number(f[2]) / 1000);
+      }
     }
   }
   await Deno.remove(dir, { recursive: true });

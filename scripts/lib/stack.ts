@@ -82,52 +82,62 @@ export async function bringUp(opts: {
   const postgres = await startPostgres(c, extra);
   pipeToFile(postgres.stdout, join(logDir, "postgres.log"));
   pipeToFile(postgres.stderr, join(logDir, "postgres.log"));
-  await waitForPostgres(c, postgres);
-  log(`postgres is up on 127.0.0.1:${c.port}`);
+  // A failure part-way must not leave this cluster's postgres (or a worker)
+  // running with nobody to stop it: the caller only gets a Stack on success.
+  const processes: Deno.ChildProcess[] = [];
+  try {
+    await waitForPostgres(c, postgres);
+    log(`postgres is up on 127.0.0.1:${c.port}`);
 
-  await loadPlatform(c);
-  log("platform stand-ins loaded (roles, auth, vault, pg_net, pg_cron)");
-  const pushed = await pushMigrations(c, { seed: opts.seed });
-  log(
-    pushed.includes("up to date")
-      ? "migrations: up to date"
-      : "migrations applied with supabase db push",
-  );
+    await loadPlatform(c);
+    log("platform stand-ins loaded (roles, auth, vault, pg_net, pg_cron)");
+    const pushed = await pushMigrations(c, { seed: opts.seed });
+    log(
+      pushed.includes("up to date")
+        ? "migrations: up to date"
+        : "migrations applied with supabase db push",
+    );
 
-  const anonKey = await signRoleKey("anon");
-  const serviceRoleKey = await signRoleKey("service_role");
-  const base = { cluster: c, functionsPort: opts.functionsPort, anonKey, serviceRoleKey };
-  const env = functionsEnv(base);
+    const anonKey = await signRoleKey("anon");
+    const serviceRoleKey = await signRoleKey("service_role");
+    const base = { cluster: c, functionsPort: opts.functionsPort, anonKey, serviceRoleKey };
+    const env = functionsEnv(base);
 
-  const netWorker = new Deno.Command(DENO_BIN, {
-    args: ["run", "-A", "--quiet", join(PROJECT_ROOT, "scripts", "net_worker.ts")],
-    env: { NET_WORKER_DB_URL: dbUrl(c, "supabase_admin") },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  pipeToFile(netWorker.stdout, join(logDir, "net_worker.log"));
-  pipeToFile(netWorker.stderr, join(logDir, "net_worker.log"));
+    const netWorker = new Deno.Command(DENO_BIN, {
+      args: ["run", "-A", "--quiet", join(PROJECT_ROOT, "scripts", "net_worker.ts")],
+      env: { NET_WORKER_DB_URL: dbUrl(c, "supabase_admin") },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    processes.push(netWorker);
+    pipeToFile(netWorker.stdout, join(logDir, "net_worker.log"));
+    pipeToFile(netWorker.stderr, join(logDir, "net_worker.log"));
 
-  const functions = new Deno.Command(DENO_BIN, {
-    args: ["run", "-A", "--quiet", join(PROJECT_ROOT, "scripts", "functions_server.ts")],
-    env: { ...env, FUNCTIONS_PORT: String(opts.functionsPort) },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  pipeToFile(functions.stdout, join(logDir, "functions.log"));
-  pipeToFile(functions.stderr, join(logDir, "functions.log"));
-  await waitForHttp(`http://127.0.0.1:${opts.functionsPort}/functions/v1/`, functions);
-  log(`edge functions are served on http://127.0.0.1:${opts.functionsPort}/functions/v1/<name>`);
+    const functions = new Deno.Command(DENO_BIN, {
+      args: ["run", "-A", "--quiet", join(PROJECT_ROOT, "scripts", "functions_server.ts")],
+      env: { ...env, FUNCTIONS_PORT: String(opts.functionsPort) },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    processes.push(functions);
+    pipeToFile(functions.stdout, join(logDir, "functions.log"));
+    pipeToFile(functions.stderr, join(logDir, "functions.log"));
+    await waitForHttp(`http://127.0.0.1:${opts.functionsPort}/functions/v1/`, functions);
+    log(`edge functions are served on http://127.0.0.1:${opts.functionsPort}/functions/v1/<name>`);
 
-  return {
-    ...base,
-    apiUrl: env.SUPABASE_URL,
-    processes: [netWorker, functions],
-    postgres,
-    logDir,
-  };
+    return {
+      ...base,
+      apiUrl: env.SUPABASE_URL,
+      processes,
+      postgres,
+      logDir,
+    };
+  } catch (err) {
+    await tearDown({ processes, postgres });
+    throw err;
+  }
 }
 
 async function waitForHttp(url: string, child: Deno.ChildProcess, timeoutMs = 60000) {
@@ -147,7 +157,7 @@ async function waitForHttp(url: string, child: Deno.ChildProcess, timeoutMs = 60
   throw new Error(`${url} did not answer within ${timeoutMs} ms`);
 }
 
-export async function tearDown(stack: Stack) {
+export async function tearDown(stack: Pick<Stack, "processes" | "postgres">) {
   for (const p of stack.processes) {
     try {
       p.kill("SIGTERM");
