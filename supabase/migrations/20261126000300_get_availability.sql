@@ -263,10 +263,6 @@ begin
     v_errors := v_errors || private.field_error('min_attendees',
       format('must be between 1 and the number of users (%s)', v_count));
   end if;
-  if p_limit is not null and p_limit not between 1 and s.availability_max_limit then
-    v_errors := v_errors || private.field_error('limit',
-      format('must be between 1 and %s', s.availability_max_limit));
-  end if;
   if p_cursor is not null then
     v_cursor := private.decode_slot_cursor(p_cursor);
     if v_cursor is null then
@@ -276,6 +272,10 @@ begin
       v_errors := v_errors || private.field_error('cursor',
         'belongs to another window; pass the same start and end as for the first page');
     end if;
+  end if;
+  if p_limit is not null and p_limit not between 1 and s.availability_max_limit then
+    v_errors := v_errors || private.field_error('limit',
+      format('must be between 1 and %s', s.availability_max_limit));
   end if;
   return v_errors;
 end
