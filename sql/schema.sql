@@ -961,21 +961,6 @@ $$;
 ALTER FUNCTION private.is_valid_time_zone(p_name text) OWNER TO postgres;
 
 --
--- Name: iso_local(timestamp with time zone, timestamp without time zone); Type: FUNCTION; Schema: private; Owner: postgres
---
-
-CREATE FUNCTION private.iso_local(p_instant timestamp with time zone, p_local timestamp without time zone) RETURNS text
-    LANGUAGE sql STABLE PARALLEL SAFE
-    AS $$
-  select to_char(p_local, 'YYYY-MM-DD"T"HH24:MI:SS')
-         || case when date_part('epoch', p_local) < date_part('epoch', p_instant) then '-' else '+' end
-         || to_char(make_interval(secs => abs(date_part('epoch', p_local) - date_part('epoch', p_instant))),
-                    'HH24:MI');
-$$;
-
-ALTER FUNCTION private.iso_local(p_instant timestamp with time zone, p_local timestamp without time zone) OWNER TO postgres;
-
---
 -- Name: local_days(text, date, date); Type: FUNCTION; Schema: private; Owner: postgres
 --
 
@@ -1683,27 +1668,37 @@ CREATE FUNCTION private.slot_starts(p_frees tstzmultirange[], p_duration_minutes
 declare
   v_duration interval := make_interval(mins => p_duration_minutes);
   v_step interval := make_interval(mins => p_step_minutes);
-  v_step_seconds numeric := p_step_minutes * 60;
+  v_step_seconds double precision := p_step_minutes * 60;
+  v_day_grid boolean := 1440 % p_step_minutes = 0;
 begin
   return query
   with start_range as materialized (
-    select fr.o::integer as owner, tstzrange(lower(f), upper(f) - v_duration, '[]') as r,
-           (lower(f) at time zone p_time_zone)::date as first_date,
-           ((upper(f) - v_duration) at time zone p_time_zone)::date as last_date
+    select fr.o::integer as owner, lower(f) as first_at, upper(f) - v_duration as last_at,
+           date_part('epoch', lower(f) at time zone p_time_zone) - date_part('epoch', lower(f))
+             as first_offset,
+           date_part('epoch', (upper(f) - v_duration) at time zone p_time_zone)
+             - date_part('epoch', upper(f) - v_duration) as last_offset
     from unnest(p_frees) with ordinality as fr(m, o)
     cross join lateral unnest(fr.m) as f
     where upper(f) - lower(f) >= v_duration
   ),
+  irregular as materialized (
+    select sr.owner, tstzrange(sr.first_at, sr.last_at, '[]') as r,
+           (sr.first_at at time zone p_time_zone)::date as first_date,
+           (sr.last_at at time zone p_time_zone)::date as last_date
+    from start_range sr
+    where not (v_day_grid and sr.first_offset = sr.last_offset and sr.last_at - sr.first_at < interval '7 days')
+  ),
   display_day as materialized (
     select d.*
-    from (select min(sr.first_date) as first_date, max(sr.last_date) as last_date from start_range sr) b
+    from (select min(i.first_date) as first_date, max(i.last_date) as last_date from irregular i) b
     cross join lateral private.local_days(p_time_zone, b.first_date, b.last_date) d
   ),
   piece as materialized (
-    select sr.owner, sr.r * tstzrange(dd.starts_at, dd.ends_at) as r, dd.steady, dd.starts_at as day_starts_at
-    from start_range sr
-    cross join lateral generate_series(0, sr.last_date - sr.first_date) as i
-    join display_day dd on dd.local_date = sr.first_date + i
+    select i.owner, i.r * tstzrange(dd.starts_at, dd.ends_at) as r, dd.steady, dd.starts_at as day_starts_at
+    from irregular i
+    cross join lateral generate_series(0, i.last_date - i.first_date) as n
+    join display_day dd on dd.local_date = i.first_date + n
   ),
   bounds as materialized (
     select pc.owner, pc.steady, pc.day_starts_at, lower(pc.r) as first_at,
@@ -1711,11 +1706,19 @@ begin
     from piece pc
     where not isempty(pc.r)
   )
+  select sr.owner, g
+  from start_range sr
+  cross join lateral generate_series(
+    to_timestamp(ceil((date_part('epoch', sr.first_at) + sr.first_offset) / v_step_seconds) * v_step_seconds
+                 - sr.first_offset),
+    sr.last_at, v_step) as g
+  where v_day_grid and sr.first_offset = sr.last_offset and sr.last_at - sr.first_at < interval '7 days'
+  union all
   select b.owner, g
   from bounds b
   cross join lateral generate_series(
     b.day_starts_at + make_interval(secs =>
-      ceil(extract(epoch from b.first_at - b.day_starts_at) / v_step_seconds) * v_step_seconds),
+      ceil(extract(epoch from b.first_at - b.day_starts_at)::double precision / v_step_seconds) * v_step_seconds),
     b.last_at, v_step) as g
   where b.steady
   union all
@@ -1730,7 +1733,7 @@ begin
           from bounds b where not b.steady offset 0) b
     cross join lateral generate_series(
       b.first_at + (date_trunc('day', b.first_local)
-        + make_interval(secs => ceil(extract(epoch from b.first_local::time) / v_step_seconds) * v_step_seconds)
+        + make_interval(secs => ceil(date_part('epoch', b.first_local::time) / v_step_seconds) * v_step_seconds)
         - b.first_local),
       b.last_at, v_step) as g
     union all
@@ -1741,12 +1744,12 @@ begin
           from bounds b where not b.steady offset 0) b
     cross join lateral generate_series(
       b.last_at - (b.last_local - (date_trunc('day', b.last_local)
-        + make_interval(secs => floor(extract(epoch from b.last_local::time) / v_step_seconds) * v_step_seconds))),
+        + make_interval(secs => floor(date_part('epoch', b.last_local::time) / v_step_seconds) * v_step_seconds))),
       b.first_at, -v_step) as g
   ) t
   cross join lateral (select t.at at time zone p_time_zone as l offset 0) tl
   where (date_part('epoch', tl.l) - date_part('epoch', t.at) = t.first_offset) = t.before_change
-    and extract(epoch from tl.l::time) % v_step_seconds = 0;
+    and date_part('epoch', tl.l::time) = floor(date_part('epoch', tl.l::time) / v_step_seconds) * v_step_seconds;
 end
 $$;
 
@@ -2303,6 +2306,7 @@ CREATE FUNCTION public.get_availability(p_user_ids uuid[], p_start timestamp wit
     SET search_path TO ''
     SET plan_cache_mode TO 'force_generic_plan'
     SET jit TO 'off'
+    SET "TimeZone" TO 'UTC'
     AS $$
 declare
   v_now timestamptz := private.effective_now(p_now);
@@ -2313,9 +2317,8 @@ declare
   v_from timestamptz;
   v_users uuid[];
   v_frees tstzmultirange[];
-  v_slots jsonb;
-  v_last timestamptz;
-  v_more boolean;
+  v_starts timestamptz[];
+  v_who jsonb[];
 begin
   perform private.raise_if_invalid(private.availability_argument_errors(
     p_user_ids, p_start, p_end, p_duration_minutes, p_step_minutes, p_time_zone, p_min_attendees,
@@ -2324,22 +2327,15 @@ begin
   -- Later pages compute only what lies after the cursor.
   v_from := greatest(p_start, private.decode_slot_cursor(p_cursor) + interval '1 microsecond');
 
+  -- One slot more than the page holds tells whether there is a next page.
   if p_min_attendees is null then
     -- Everyone: slots in the intersection of their free time.
     select array[coalesce(range_intersect_agg(f.free), '{}')] into v_frees
     from private.free_time(p_user_ids, v_from, p_end, v_now) f;
 
-    select coalesce(jsonb_agg(jsonb_build_object(
-                      'start', private.iso_local(page.at, page.local_start),
-                      'end', private.iso_local(page.at + v_duration, page.local_end))
-                    order by page.at) filter (where page.n <= v_limit), '[]'::jsonb),
-           max(page.at) filter (where page.n <= v_limit),
-           count(*) > v_limit
-      into v_slots, v_last, v_more
+    select array_agg(page.starts_at order by page.starts_at) into v_starts
     from (
-      select s.starts_at as at, row_number() over (order by s.starts_at) as n,
-             s.starts_at at time zone v_time_zone as local_start,
-             (s.starts_at + v_duration) at time zone v_time_zone as local_end
+      select s.starts_at
       from private.slot_starts(v_frees, p_duration_minutes, v_step, v_time_zone) s
       order by s.starts_at
       limit v_limit + 1
@@ -2349,34 +2345,31 @@ begin
     select array_agg(f.user_id), array_agg(f.free) into v_users, v_frees
     from private.free_time(p_user_ids, v_from, p_end, v_now) f;
 
-    select coalesce(jsonb_agg(jsonb_build_object(
-                      'start', private.iso_local(page.at, page.local_start),
-                      'end', private.iso_local(page.at + v_duration, page.local_end),
-                      'user_ids', to_jsonb(page.user_ids))
-                    order by page.at) filter (where page.n <= v_limit), '[]'::jsonb),
-           max(page.at) filter (where page.n <= v_limit),
-           count(*) > v_limit
-      into v_slots, v_last, v_more
+    select array_agg(page.starts_at order by page.starts_at), array_agg(page.who order by page.starts_at)
+      into v_starts, v_who
     from (
-      select c.at, c.user_ids, row_number() over (order by c.at) as n,
-             c.at at time zone v_time_zone as local_start,
-             (c.at + v_duration) at time zone v_time_zone as local_end
-      from (
-        select s.starts_at as at,
-               array_agg(v_users[s.slot_owner] order by array_position(p_user_ids, v_users[s.slot_owner]))
-                 as user_ids
-        from private.slot_starts(v_frees, p_duration_minutes, v_step, v_time_zone) s
-        group by s.starts_at
-        having count(*) >= p_min_attendees
-      ) c
-      order by c.at
+      select s.starts_at,
+             to_jsonb(array_agg(v_users[s.slot_owner] order by array_position(p_user_ids, v_users[s.slot_owner])))
+               as who
+      from private.slot_starts(v_frees, p_duration_minutes, v_step, v_time_zone) s
+      group by s.starts_at
+      having count(*) >= p_min_attendees
+      order by s.starts_at
       limit v_limit + 1
     ) page;
   end if;
 
+  perform set_config('timezone', v_time_zone, true);
   return jsonb_build_object(
-    'slots', v_slots,
-    'next_cursor', case when v_more then private.encode_slot_cursor(v_last) end);
+    'slots', coalesce((
+      select jsonb_agg(case when v_who is null
+                            then jsonb_build_object('start', u.starts_at, 'end', u.starts_at + v_duration)
+                            else jsonb_build_object('start', u.starts_at, 'end', u.starts_at + v_duration,
+                                                    'user_ids', v_who[u.n])
+                       end order by u.n)
+      from unnest(v_starts[1:v_limit]) with ordinality as u(starts_at, n)), '[]'::jsonb),
+    'next_cursor', case when cardinality(v_starts) > v_limit
+                        then private.encode_slot_cursor(v_starts[v_limit]) end);
 end
 $$;
 
@@ -4042,12 +4035,6 @@ REVOKE ALL ON FUNCTION private.insert_default_working_hours(p_user_id uuid) FROM
 REVOKE ALL ON FUNCTION private.is_valid_time_zone(p_name text) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.is_valid_time_zone(p_name text) TO authenticated;
 GRANT ALL ON FUNCTION private.is_valid_time_zone(p_name text) TO service_role;
-
---
--- Name: FUNCTION iso_local(p_instant timestamp with time zone, p_local timestamp without time zone); Type: ACL; Schema: private; Owner: postgres
---
-
-REVOKE ALL ON FUNCTION private.iso_local(p_instant timestamp with time zone, p_local timestamp without time zone) FROM PUBLIC;
 
 --
 -- Name: FUNCTION local_days(p_time_zone text, p_first date, p_last date); Type: ACL; Schema: private; Owner: postgres

@@ -132,20 +132,6 @@ as $$
               else private.local_instant(p_date + p_time, p_time_zone) end;
 $$;
 
--- ISO 8601 with the display zone's offset: 2027-03-14T09:00:00-04:00, from
--- an instant and its local time there (the offset is their difference).
--- Inlined like the above; stable, not immutable, because to_char is.
-create function private.iso_local(p_instant timestamptz, p_local timestamp) returns text
-language sql
-stable
-parallel safe
-as $$
-  select to_char(p_local, 'YYYY-MM-DD"T"HH24:MI:SS')
-         || case when date_part('epoch', p_local) < date_part('epoch', p_instant) then '-' else '+' end
-         || to_char(make_interval(secs => abs(date_part('epoch', p_local) - date_part('epoch', p_instant))),
-                    'HH24:MI');
-$$;
-
 -- Cursor ---------------------------------------------------------------------
 
 -- Opaque to clients: base64url of the last slot start returned. The next page
@@ -438,13 +424,16 @@ $$;
 -- p_step-minute boundaries of p_time_zone's wall clock, counted from each
 -- local midnight; slot_owner is the position in p_frees (1-based).
 --
--- Every stretch where a slot may start is cut at the display zone's local
--- midnights. On a plain day the boundaries are the day's first instant plus
--- multiples of the step. On a day the clocks change, the series is run
--- forwards from the first boundary and backwards from the last, keeping only
--- instants on a wall-clock boundary, so a step that does not divide the
--- change (45 minutes across a one-hour change) still lands on :00, :45,
--- :30 ... on both sides of it.
+-- Most stretches where a slot may start are short and have the same UTC
+-- offset at both ends. Those shorter than a week contain no clock change
+-- (changes are weeks apart in every zone), so when the step divides the day
+-- their boundaries are plain arithmetic on local seconds. The rest are cut at
+-- the display zone's local midnights: on a plain day the boundaries are the
+-- day's first instant plus multiples of the step; on a day the clocks change,
+-- the series runs forwards from the first boundary (up to the change) and
+-- backwards from the last (after it), keeping only wall-clock boundaries, so
+-- a step that does not divide the change (45 minutes across a one-hour
+-- change) still lands on :00, :45, :30 ... on both sides of it.
 create function private.slot_starts(
   p_frees tstzmultirange[],
   p_duration_minutes integer,
@@ -460,27 +449,37 @@ as $$
 declare
   v_duration interval := make_interval(mins => p_duration_minutes);
   v_step interval := make_interval(mins => p_step_minutes);
-  v_step_seconds numeric := p_step_minutes * 60;
+  v_step_seconds double precision := p_step_minutes * 60;
+  v_day_grid boolean := 1440 % p_step_minutes = 0;
 begin
   return query
   with start_range as materialized (
-    select fr.o::integer as owner, tstzrange(lower(f), upper(f) - v_duration, '[]') as r,
-           (lower(f) at time zone p_time_zone)::date as first_date,
-           ((upper(f) - v_duration) at time zone p_time_zone)::date as last_date
+    select fr.o::integer as owner, lower(f) as first_at, upper(f) - v_duration as last_at,
+           date_part('epoch', lower(f) at time zone p_time_zone) - date_part('epoch', lower(f))
+             as first_offset,
+           date_part('epoch', (upper(f) - v_duration) at time zone p_time_zone)
+             - date_part('epoch', upper(f) - v_duration) as last_offset
     from unnest(p_frees) with ordinality as fr(m, o)
     cross join lateral unnest(fr.m) as f
     where upper(f) - lower(f) >= v_duration
   ),
+  irregular as materialized (
+    select sr.owner, tstzrange(sr.first_at, sr.last_at, '[]') as r,
+           (sr.first_at at time zone p_time_zone)::date as first_date,
+           (sr.last_at at time zone p_time_zone)::date as last_date
+    from start_range sr
+    where not (v_day_grid and sr.first_offset = sr.last_offset and sr.last_at - sr.first_at < interval '7 days')
+  ),
   display_day as materialized (
     select d.*
-    from (select min(sr.first_date) as first_date, max(sr.last_date) as last_date from start_range sr) b
+    from (select min(i.first_date) as first_date, max(i.last_date) as last_date from irregular i) b
     cross join lateral private.local_days(p_time_zone, b.first_date, b.last_date) d
   ),
   piece as materialized (
-    select sr.owner, sr.r * tstzrange(dd.starts_at, dd.ends_at) as r, dd.steady, dd.starts_at as day_starts_at
-    from start_range sr
-    cross join lateral generate_series(0, sr.last_date - sr.first_date) as i
-    join display_day dd on dd.local_date = sr.first_date + i
+    select i.owner, i.r * tstzrange(dd.starts_at, dd.ends_at) as r, dd.steady, dd.starts_at as day_starts_at
+    from irregular i
+    cross join lateral generate_series(0, i.last_date - i.first_date) as n
+    join display_day dd on dd.local_date = i.first_date + n
   ),
   bounds as materialized (
     select pc.owner, pc.steady, pc.day_starts_at, lower(pc.r) as first_at,
@@ -488,11 +487,19 @@ begin
     from piece pc
     where not isempty(pc.r)
   )
+  select sr.owner, g
+  from start_range sr
+  cross join lateral generate_series(
+    to_timestamp(ceil((date_part('epoch', sr.first_at) + sr.first_offset) / v_step_seconds) * v_step_seconds
+                 - sr.first_offset),
+    sr.last_at, v_step) as g
+  where v_day_grid and sr.first_offset = sr.last_offset and sr.last_at - sr.first_at < interval '7 days'
+  union all
   select b.owner, g
   from bounds b
   cross join lateral generate_series(
     b.day_starts_at + make_interval(secs =>
-      ceil(extract(epoch from b.first_at - b.day_starts_at) / v_step_seconds) * v_step_seconds),
+      ceil(extract(epoch from b.first_at - b.day_starts_at)::double precision / v_step_seconds) * v_step_seconds),
     b.last_at, v_step) as g
   where b.steady
   union all
@@ -507,7 +514,7 @@ begin
           from bounds b where not b.steady offset 0) b
     cross join lateral generate_series(
       b.first_at + (date_trunc('day', b.first_local)
-        + make_interval(secs => ceil(extract(epoch from b.first_local::time) / v_step_seconds) * v_step_seconds)
+        + make_interval(secs => ceil(date_part('epoch', b.first_local::time) / v_step_seconds) * v_step_seconds)
         - b.first_local),
       b.last_at, v_step) as g
     union all
@@ -518,12 +525,12 @@ begin
           from bounds b where not b.steady offset 0) b
     cross join lateral generate_series(
       b.last_at - (b.last_local - (date_trunc('day', b.last_local)
-        + make_interval(secs => floor(extract(epoch from b.last_local::time) / v_step_seconds) * v_step_seconds))),
+        + make_interval(secs => floor(date_part('epoch', b.last_local::time) / v_step_seconds) * v_step_seconds))),
       b.first_at, -v_step) as g
   ) t
   cross join lateral (select t.at at time zone p_time_zone as l offset 0) tl
   where (date_part('epoch', tl.l) - date_part('epoch', t.at) = t.first_offset) = t.before_change
-    and extract(epoch from tl.l::time) % v_step_seconds = 0;
+    and date_part('epoch', tl.l::time) = floor(date_part('epoch', tl.l::time) / v_step_seconds) * v_step_seconds;
 end
 $$;
 
@@ -534,6 +541,12 @@ $$;
 -- only when people are free: no meeting, title, attendee or busy range ever
 -- leaves it. The clock may be pinned into the past only by trusted callers
 -- (private.effective_now).
+--
+-- The answer writes instants as ISO 8601 with the display zone's offset,
+-- which is how to_jsonb writes a timestamptz in the session's time zone: the
+-- zone is switched just for that, and the SET clause below puts the caller's
+-- back when the function returns (a SET LOCAL inside a function with a SET
+-- clause for the same setting ends with the function).
 create function public.get_availability(
   p_user_ids uuid[],
   p_start timestamptz,
@@ -552,6 +565,7 @@ security definer
 set search_path = ''
 set plan_cache_mode = force_generic_plan
 set jit = off
+set timezone = 'UTC'
 as $$
 declare
   v_now timestamptz := private.effective_now(p_now);
@@ -562,9 +576,8 @@ declare
   v_from timestamptz;
   v_users uuid[];
   v_frees tstzmultirange[];
-  v_slots jsonb;
-  v_last timestamptz;
-  v_more boolean;
+  v_starts timestamptz[];
+  v_who jsonb[];
 begin
   perform private.raise_if_invalid(private.availability_argument_errors(
     p_user_ids, p_start, p_end, p_duration_minutes, p_step_minutes, p_time_zone, p_min_attendees,
@@ -573,22 +586,15 @@ begin
   -- Later pages compute only what lies after the cursor.
   v_from := greatest(p_start, private.decode_slot_cursor(p_cursor) + interval '1 microsecond');
 
+  -- One slot more than the page holds tells whether there is a next page.
   if p_min_attendees is null then
     -- Everyone: slots in the intersection of their free time.
     select array[coalesce(range_intersect_agg(f.free), '{}')] into v_frees
     from private.free_time(p_user_ids, v_from, p_end, v_now) f;
 
-    select coalesce(jsonb_agg(jsonb_build_object(
-                      'start', private.iso_local(page.at, page.local_start),
-                      'end', private.iso_local(page.at + v_duration, page.local_end))
-                    order by page.at) filter (where page.n <= v_limit), '[]'::jsonb),
-           max(page.at) filter (where page.n <= v_limit),
-           count(*) > v_limit
-      into v_slots, v_last, v_more
+    select array_agg(page.starts_at order by page.starts_at) into v_starts
     from (
-      select s.starts_at as at, row_number() over (order by s.starts_at) as n,
-             s.starts_at at time zone v_time_zone as local_start,
-             (s.starts_at + v_duration) at time zone v_time_zone as local_end
+      select s.starts_at
       from private.slot_starts(v_frees, p_duration_minutes, v_step, v_time_zone) s
       order by s.starts_at
       limit v_limit + 1
@@ -598,34 +604,31 @@ begin
     select array_agg(f.user_id), array_agg(f.free) into v_users, v_frees
     from private.free_time(p_user_ids, v_from, p_end, v_now) f;
 
-    select coalesce(jsonb_agg(jsonb_build_object(
-                      'start', private.iso_local(page.at, page.local_start),
-                      'end', private.iso_local(page.at + v_duration, page.local_end),
-                      'user_ids', to_jsonb(page.user_ids))
-                    order by page.at) filter (where page.n <= v_limit), '[]'::jsonb),
-           max(page.at) filter (where page.n <= v_limit),
-           count(*) > v_limit
-      into v_slots, v_last, v_more
+    select array_agg(page.starts_at order by page.starts_at), array_agg(page.who order by page.starts_at)
+      into v_starts, v_who
     from (
-      select c.at, c.user_ids, row_number() over (order by c.at) as n,
-             c.at at time zone v_time_zone as local_start,
-             (c.at + v_duration) at time zone v_time_zone as local_end
-      from (
-        select s.starts_at as at,
-               array_agg(v_users[s.slot_owner] order by array_position(p_user_ids, v_users[s.slot_owner]))
-                 as user_ids
-        from private.slot_starts(v_frees, p_duration_minutes, v_step, v_time_zone) s
-        group by s.starts_at
-        having count(*) >= p_min_attendees
-      ) c
-      order by c.at
+      select s.starts_at,
+             to_jsonb(array_agg(v_users[s.slot_owner] order by array_position(p_user_ids, v_users[s.slot_owner])))
+               as who
+      from private.slot_starts(v_frees, p_duration_minutes, v_step, v_time_zone) s
+      group by s.starts_at
+      having count(*) >= p_min_attendees
+      order by s.starts_at
       limit v_limit + 1
     ) page;
   end if;
 
+  perform set_config('timezone', v_time_zone, true);
   return jsonb_build_object(
-    'slots', v_slots,
-    'next_cursor', case when v_more then private.encode_slot_cursor(v_last) end);
+    'slots', coalesce((
+      select jsonb_agg(case when v_who is null
+                            then jsonb_build_object('start', u.starts_at, 'end', u.starts_at + v_duration)
+                            else jsonb_build_object('start', u.starts_at, 'end', u.starts_at + v_duration,
+                                                    'user_ids', v_who[u.n])
+                       end order by u.n)
+      from unnest(v_starts[1:v_limit]) with ordinality as u(starts_at, n)), '[]'::jsonb),
+    'next_cursor', case when cardinality(v_starts) > v_limit
+                        then private.encode_slot_cursor(v_starts[v_limit]) end);
 end
 $$;
 comment on function public.get_availability(uuid[], timestamptz, timestamptz, integer, integer, text, integer, text, integer, timestamptz) is

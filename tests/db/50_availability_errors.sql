@@ -143,7 +143,7 @@ select ok(
 
 -- Rule RPCs -----------------------------------------------------------------------
 
-select tests.authenticate_as('alice');
+do $$ begin perform tests.authenticate_as('alice'); end $$;
 select is(pg_temp.error_of($$select public.create_working_hours(0, '09:00', '17:00')$$),
   'PT422 weekday', 'weekday 0');
 select is(pg_temp.error_of($$select public.create_working_hours(8, '09:00', '17:00')$$),
@@ -190,7 +190,7 @@ select is(pg_temp.error_of($$select public.list_availability_overrides('2027-06-
   'PT422 to', 'listing backwards');
 select is((select count(*)::integer from public.availability_overrides), 0, 'no override was stored');
 select is((select count(*)::integer from public.availability_limits), 0, 'no limits were stored');
-select tests.clear_authentication();
+do $$ begin perform tests.clear_authentication(); end $$;
 
 select is(pg_temp.error_of($$select public.create_working_hours(1, '09:00', '17:00')$$),
   'PT401 not_authenticated', 'without a signed-in user the rule RPCs answer 401');

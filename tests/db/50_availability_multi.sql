@@ -2,7 +2,7 @@
 -- step grid, and cursor pagination. Clock pinned to 2027-01-01 (winter:
 -- Berlin UTC+1, New York UTC-5).
 begin;
-select plan(16);
+select plan(18);
 
 create function pg_temp.answer(p_names text[], p_from timestamptz, p_to timestamptz, p_duration integer,
                                p_step integer default null, p_time_zone text default 'UTC',
@@ -134,6 +134,16 @@ select is(
                                  60, 60, 'Pacific/Chatham')))[1],
   '2027-01-12 08:15Z'::timestamptz,
   'Chatham (+13:45) hours start at a quarter past in UTC');
+
+set local timezone = 'Asia/Tokyo';
+select is(
+  (pg_temp.answer(array['alice'], '2027-01-12 00:00Z', '2027-01-13 00:00Z', 60, 60, 'America/New_York')
+    -> 'slots' -> 0 ->> 'start'),
+  '2027-01-12T03:00:00-05:00',
+  'New York display: 08:00Z shown as 03:00-05:00 whatever the session zone');
+select is(current_setting('timezone'), 'Asia/Tokyo',
+  'and the caller''s session time zone is left as it was');
+reset timezone;
 
 -- Cursor pagination -------------------------------------------------------------
 

@@ -58,7 +58,7 @@ select function_privs_are('public', 'replace_working_hours', array['jsonb'], 'an
 
 -- The owner ---------------------------------------------------------------------
 
-select tests.authenticate_as('alice');
+do $$ begin perform tests.authenticate_as('alice'); end $$;
 select is((select count(*)::integer from public.working_hours), 5, 'alice reads her own five default windows');
 select is((select count(*)::integer from public.availability_overrides), 1, 'alice reads her own override');
 select is((select horizon_days from public.availability_limits), 30, 'alice reads her own limits');
@@ -98,7 +98,7 @@ select is((public.delete_availability_override(
 select is(public.set_availability_limits(p_earliest_start => '10:00', p_max_meetings_per_day => 4),
   '{"earliest_start": "10:00", "latest_end": null, "horizon_days": null, "max_meetings_per_day": 4}'::jsonb,
   'alice sets her limits; what she leaves out is no limit');
-select tests.clear_authentication();
+do $$ begin perform tests.clear_authentication(); end $$;
 
 select ok(
   (select count(*) from private.audit_log
@@ -108,7 +108,7 @@ select ok(
 
 -- A stranger --------------------------------------------------------------------
 
-select tests.authenticate_as('bob');
+do $$ begin perform tests.authenticate_as('bob'); end $$;
 select is((select count(*)::integer from public.working_hours where user_id = tests.user_id('alice')), 0,
   'bob sees none of alice''s working hours');
 select is((select count(*)::integer from public.availability_overrides where user_id = tests.user_id('alice')), 0,
@@ -141,28 +141,28 @@ select ok(
   'no title and no external event ever appears');
 select is((public.create_working_hours(1, '07:00', '08:00') ->> 'weekday')::integer, 1,
   'bob''s own RPC calls change his rules...');
-select tests.clear_authentication();
+do $$ begin perform tests.clear_authentication(); end $$;
 select is((select count(*)::integer from public.working_hours where user_id = tests.user_id('alice')), 3,
   '...and never alice''s');
 
 -- anon ---------------------------------------------------------------------------
 
-select tests.authenticate_as_anon();
+do $$ begin perform tests.authenticate_as_anon(); end $$;
 select is(pg_temp.state_of('select * from public.working_hours'), '42501', 'anon cannot read working hours');
 select is(pg_temp.state_of(format('select public.get_availability(array[%L]::uuid[], now(), now() + interval ''1 day'', 30)',
                                   tests.user_id('alice'))),
   '42501', 'anon cannot ask for availability');
-select tests.clear_authentication();
+do $$ begin perform tests.clear_authentication(); end $$;
 
 -- service_role -------------------------------------------------------------------
 
-select tests.authenticate_as_service_role();
+do $$ begin perform tests.authenticate_as_service_role(); end $$;
 select is((select count(*)::integer from public.working_hours where user_id = tests.user_id('alice')), 3,
   'service_role reads everyone''s rules');
 select is(jsonb_typeof(public.get_availability(array[tests.user_id('alice')], '2027-06-07 00:00Z', '2027-06-08 00:00Z',
                                                 30, p_now => '2027-06-01 00:00Z') -> 'slots'),
   'array', 'service_role may ask for availability (server-side booking pages)');
-select tests.clear_authentication();
+do $$ begin perform tests.clear_authentication(); end $$;
 
 select * from finish();
 rollback;

@@ -45,7 +45,7 @@ $$;
 
 -- Default hours ----------------------------------------------------------------
 
-select tests.create_user('ana', 'Europe/Berlin');
+do $$ begin perform tests.create_user('ana', 'Europe/Berlin'); end $$;
 select is(
   (select array_agg(weekday::integer || ' ' || start_time || '-' || end_time order by weekday)
    from public.working_hours where user_id = tests.user_id('ana')),
@@ -58,14 +58,14 @@ select is(pg_temp.free('ana', '2027-06-07 00:00Z', '2027-06-14 00:00Z'),
     [2027-06-11 07:00Z, 2027-06-11 15:00Z)}'::tstzmultirange,
   'and so is free 09:00-17:00 Berlin time on weekdays, not at the weekend');
 
-select tests.create_user('nobody', 'Europe/Berlin');
+do $$ begin perform tests.create_user('nobody', 'Europe/Berlin'); end $$;
 delete from public.working_hours where user_id = tests.user_id('nobody');
 select is(pg_temp.free('nobody', '2027-06-07 00:00Z', '2027-06-14 00:00Z'), '{}'::tstzmultirange,
   'a user who removed every window is never available');
 
 -- Validity periods -------------------------------------------------------------
 
-select tests.create_user('vera', 'Europe/Berlin');
+do $$ begin perform tests.create_user('vera', 'Europe/Berlin'); end $$;
 delete from public.working_hours where user_id = tests.user_id('vera');
 insert into public.working_hours (user_id, weekday, start_time, end_time, valid_from, valid_until)
 values (tests.user_id('vera'), 1, '09:00', '17:00', null, '2027-06-13'),
@@ -76,7 +76,7 @@ select is(pg_temp.free('vera', '2027-06-07 00:00Z', '2027-06-15 00:00Z'),
 
 -- Overrides --------------------------------------------------------------------
 
-select tests.create_user('otto', 'Europe/Berlin');
+do $$ begin perform tests.create_user('otto', 'Europe/Berlin'); end $$;
 insert into public.availability_overrides (user_id, date, kind, start_time, end_time)
 values (tests.user_id('otto'), '2027-06-12', 'available', '10:00', '12:00'),   -- Saturday
        (tests.user_id('otto'), '2027-06-09', 'unavailable', null, null),        -- Wednesday off
@@ -100,7 +100,7 @@ select is(pg_temp.free('otto', '2027-06-07 00:00Z', '2027-06-09 00:00Z'),
 
 -- Notice and horizon ------------------------------------------------------------
 
-select tests.create_user('nina', 'Europe/Berlin');
+do $$ begin perform tests.create_user('nina', 'Europe/Berlin'); end $$;
 update public.profiles set minimum_notice_minutes = 120 where id = tests.user_id('nina');
 select is(
   (pg_temp.starts('nina', '2027-06-07 00:00Z', '2027-06-08 00:00Z', 30, 30, '2027-06-07 07:10Z'))[1],
@@ -111,7 +111,7 @@ select is(
   '2027-06-07 07:30Z'::timestamptz,
   'without notice, slots already begun are gone but the next half hour is bookable');
 
-select tests.create_user('hugo', 'Europe/Berlin');
+do $$ begin perform tests.create_user('hugo', 'Europe/Berlin'); end $$;
 insert into public.availability_limits (user_id, horizon_days) values (tests.user_id('hugo'), 2);
 select is(pg_temp.free('hugo', '2027-06-07 00:00Z', '2027-06-12 00:00Z'),
   '{[2027-06-07 07:00Z, 2027-06-07 15:00Z), [2027-06-08 07:00Z, 2027-06-08 15:00Z),
@@ -120,7 +120,7 @@ select is(pg_temp.free('hugo', '2027-06-07 00:00Z', '2027-06-12 00:00Z'),
 
 -- Daily limits ------------------------------------------------------------------
 
-select tests.create_user('lena', 'Europe/Berlin');
+do $$ begin perform tests.create_user('lena', 'Europe/Berlin'); end $$;
 insert into public.availability_limits (user_id, earliest_start, latest_end)
 values (tests.user_id('lena'), '10:00', '16:00');
 insert into public.availability_overrides (user_id, date, kind, start_time, end_time)
@@ -132,11 +132,15 @@ select is(pg_temp.free('lena', '2027-06-08 00:00Z', '2027-06-09 00:00Z'),
   '{[2027-06-08 06:00Z, 2027-06-08 07:00Z), [2027-06-08 08:00Z, 2027-06-08 14:00Z)}'::tstzmultirange,
   'an explicit extra window on a date is kept as given');
 
-select tests.create_user('max', 'Europe/Berlin');
+do $$ begin perform tests.create_user('max', 'Europe/Berlin'); end $$;
 insert into public.availability_limits (user_id, max_meetings_per_day) values (tests.user_id('max'), 2);
-select pg_temp.book('max', '2027-06-08 07:00Z', '2027-06-08 07:30Z');
-select pg_temp.book('max', '2027-06-08 12:00Z', '2027-06-08 12:30Z');
-select pg_temp.book('max', '2027-06-07 07:00Z', '2027-06-07 07:30Z');
+do $$
+begin
+  perform pg_temp.book('max', '2027-06-08 07:00Z', '2027-06-08 07:30Z');
+  perform pg_temp.book('max', '2027-06-08 12:00Z', '2027-06-08 12:30Z');
+  perform pg_temp.book('max', '2027-06-07 07:00Z', '2027-06-07 07:30Z');
+end
+$$;
 select is(pg_temp.free('max', '2027-06-07 00:00Z', '2027-06-09 00:00Z'),
   '{[2027-06-07 07:30Z, 2027-06-07 15:00Z)}'::tstzmultirange,
   'a day with the maximum of meetings is full; a day with fewer still has room');
@@ -144,9 +148,9 @@ select is(pg_temp.free('max', '2027-06-07 00:00Z', '2027-06-09 00:00Z'),
 -- Meetings ----------------------------------------------------------------------
 
 -- The case from the issue: a meeting 10:00-11:00 and a 15-minute after-buffer.
-select tests.create_user('bea', 'Europe/Berlin');
+do $$ begin perform tests.create_user('bea', 'Europe/Berlin'); end $$;
 update public.profiles set buffer_after_minutes = 15 where id = tests.user_id('bea');
-select pg_temp.book('bea', '2027-06-07 08:00Z', '2027-06-07 09:00Z');
+do $$ begin perform pg_temp.book('bea', '2027-06-07 08:00Z', '2027-06-07 09:00Z'); end $$;
 select is(
   (select array_agg(t order by t) from unnest(
      pg_temp.starts('bea', '2027-06-07 06:30Z', '2027-06-07 10:00Z', 30, 5)) t
@@ -158,20 +162,28 @@ select is(
   '2027-06-07 07:15Z'::timestamptz,
   'and before the meeting the last slot leaves 15 minutes: 09:15-09:45');
 
-select tests.create_user('mia', 'Europe/Berlin');
-select pg_temp.book('mia', '2027-06-07 13:00Z', '2027-06-08 09:00Z');  -- Mon 15:00 to Tue 11:00
+do $$
+begin
+  perform tests.create_user('mia', 'Europe/Berlin');
+  perform pg_temp.book('mia', '2027-06-07 13:00Z', '2027-06-08 09:00Z');  -- Mon 15:00 to Tue 11:00
+end
+$$;
 select is(pg_temp.free('mia', '2027-06-07 00:00Z', '2027-06-09 00:00Z'),
   '{[2027-06-07 07:00Z, 2027-06-07 13:00Z), [2027-06-08 09:00Z, 2027-06-08 15:00Z)}'::tstzmultirange,
   'a meeting from Monday 15:00 to Tuesday 11:00 blocks both days');
 
-select tests.create_user('ada', 'Europe/Berlin');
-select tests.authenticate_as('ada');
-select public.book_meeting(p_title => 'Offsite', p_all_day => true, p_start_date => '2027-06-09',
-                           p_end_date => '2027-06-11', p_time_zone => 'Europe/Berlin',
-                           p_now => '2027-06-01 00:00Z');
-select public.book_meeting(p_title => 'Holiday', p_all_day => true, p_start_date => '2027-06-14',
-                           p_time_zone => 'Europe/Berlin', p_now => '2027-06-01 00:00Z');
-select tests.clear_authentication();
+do $$
+begin
+  perform tests.create_user('ada', 'Europe/Berlin');
+  perform tests.authenticate_as('ada');
+  perform public.book_meeting(p_title => 'Offsite', p_all_day => true, p_start_date => '2027-06-09',
+                             p_end_date => '2027-06-11', p_time_zone => 'Europe/Berlin',
+                             p_now => '2027-06-01 00:00Z');
+  perform public.book_meeting(p_title => 'Holiday', p_all_day => true, p_start_date => '2027-06-14',
+                             p_time_zone => 'Europe/Berlin', p_now => '2027-06-01 00:00Z');
+  perform tests.clear_authentication();
+end
+$$;
 select is(pg_temp.free('ada', '2027-06-08 00:00Z', '2027-06-15 00:00Z'),
   '{[2027-06-08 07:00Z, 2027-06-08 15:00Z), [2027-06-11 07:00Z, 2027-06-11 15:00Z)}'::tstzmultirange,
   'all-day meetings block whole local days: Wednesday-Thursday and the next Monday');
@@ -180,20 +192,24 @@ values (tests.user_id('ada'), '2027-06-09', 'available', '00:00', '24:00');
 select is(pg_temp.free('ada', '2027-06-09 00:00Z', '2027-06-10 00:00Z'), '{}'::tstzmultirange,
   'not one minute of the all-day meeting''s local day is free, even with the whole day open');
 
-select tests.create_user('cleo', 'Europe/Berlin');
-select tests.create_user('dan', 'Europe/Berlin');
-select tests.authenticate_as('cleo');
-select public.book_meeting(p_title => 'Declined', p_start => '2027-06-07 08:00Z', p_end => '2027-06-07 09:00Z',
-                           p_time_zone => 'Europe/Berlin', p_attendees => '[{"email": "dan@test.example"}]',
-                           p_now => '2027-06-01 00:00Z');
-select public.cancel_meeting((public.book_meeting(p_title => 'Cancelled', p_start => '2027-06-07 10:00Z',
-                               p_end => '2027-06-07 11:00Z', p_time_zone => 'Europe/Berlin',
-                               p_now => '2027-06-01 00:00Z') ->> 'id')::uuid,
+do $$
+begin
+  perform tests.create_user('cleo', 'Europe/Berlin');
+  perform tests.create_user('dan', 'Europe/Berlin');
+  perform tests.authenticate_as('cleo');
+  perform public.book_meeting(p_title => 'Declined', p_start => '2027-06-07 08:00Z', p_end => '2027-06-07 09:00Z',
+                             p_time_zone => 'Europe/Berlin', p_attendees => '[{"email": "dan@test.example"}]',
                              p_now => '2027-06-01 00:00Z');
-select tests.authenticate_as('dan');
-select public.respond_to_meeting((select id from public.meetings where title = 'Declined'), 'declined',
-                                 p_now => '2027-06-01 00:00Z');
-select tests.clear_authentication();
+  perform public.cancel_meeting((public.book_meeting(p_title => 'Cancelled', p_start => '2027-06-07 10:00Z',
+                                 p_end => '2027-06-07 11:00Z', p_time_zone => 'Europe/Berlin',
+                                 p_now => '2027-06-01 00:00Z') ->> 'id')::uuid,
+                               p_now => '2027-06-01 00:00Z');
+  perform tests.authenticate_as('dan');
+  perform public.respond_to_meeting((select id from public.meetings where title = 'Declined'), 'declined',
+                                   p_now => '2027-06-01 00:00Z');
+  perform tests.clear_authentication();
+end
+$$;
 select is(pg_temp.free('dan', '2027-06-07 00:00Z', '2027-06-08 00:00Z'),
   '{[2027-06-07 07:00Z, 2027-06-07 15:00Z)}'::tstzmultirange,
   'a declined invitation does not make anyone busy');
@@ -203,7 +219,7 @@ select is(pg_temp.free('cleo', '2027-06-07 00:00Z', '2027-06-08 00:00Z'),
 
 -- External calendars -----------------------------------------------------------
 
-select tests.create_user('eve', 'Europe/Berlin');
+do $$ begin perform tests.create_user('eve', 'Europe/Berlin'); end $$;
 update public.profiles set buffer_before_minutes = 10 where id = tests.user_id('eve');
 insert into private.external_busy (user_id, external_id, range)
 values (tests.user_id('eve'), 'gcal-1', '[2027-06-07 11:00Z, 2027-06-07 12:00Z)'),
