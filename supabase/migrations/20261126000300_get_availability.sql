@@ -114,22 +114,37 @@ begin
 end
 $$;
 
--- The instant a local time of day shows on a day of local_days(). Inlined
--- into the queries below (plain SQL, no SET clause), so the common case is a
--- single addition.
-create function private.day_time_instant(
+-- The instants from local time p_from to p_to on p_date, given that day's
+-- first instant and plainness at p_index in local_days() arrays (and the next
+-- day's at p_index + 1); p_to at or before p_from is on the next day, 24:00
+-- is the end of the day. Empty when the clock never shows the span (a window
+-- inside the hour skipped in spring). Inlined into free_time (plain SQL, no
+-- SET clause), so on a plain day it is two additions.
+create function private.window_range(
+  p_day_starts timestamptz[],
+  p_day_steady boolean[],
+  p_index integer,
   p_date date,
-  p_day_starts_at timestamptz,
-  p_steady boolean,
-  p_time time,
+  p_from time,
+  p_to time,
   p_time_zone text
-) returns timestamptz
+) returns tstzrange
 language sql
 stable
 parallel safe
 as $$
-  select case when p_steady then p_day_starts_at + (p_time - time '00:00')
-              else private.local_instant(p_date + p_time, p_time_zone) end;
+  select tstzrange(
+    case when p_day_steady[p_index] then p_day_starts[p_index] + (p_from - time '00:00')
+         else private.local_instant(p_date + p_from, p_time_zone) end,
+    greatest(
+      case when p_day_steady[p_index] then p_day_starts[p_index] + (p_from - time '00:00')
+           else private.local_instant(p_date + p_from, p_time_zone) end,
+      case when p_to > p_from
+           then case when p_day_steady[p_index] then p_day_starts[p_index] + (p_to - time '00:00')
+                     else private.local_instant(p_date + p_to, p_time_zone) end
+           else case when p_day_steady[p_index + 1] then p_day_starts[p_index + 1] + (p_to - time '00:00')
+                     else private.local_instant(p_date + 1 + p_to, p_time_zone) end
+      end));
 $$;
 
 -- Cursor ---------------------------------------------------------------------
@@ -270,10 +285,16 @@ $$;
 -- Free time ------------------------------------------------------------------
 
 -- Each user's bookable time within [p_from, p_to) as of p_now (see the top of
--- this file), one statement for all users. Materialised steps keep each value
--- computed once; generic plans because planning this statement costs more
--- than running it; no JIT because its estimates (set-returning functions) are
--- pessimistic enough to trigger a compilation that takes seconds.
+-- this file), one statement for all users.
+--
+-- Built so that its cost follows the users asked about, whatever the size of
+-- the tables: every table is entered by user id (index), rules are expanded
+-- with generate_series over their own weekday, and a day's first instant is
+-- looked up by position in per-zone arrays rather than joined. Materialised
+-- steps keep each value computed once; generic plans because planning this
+-- statement costs more than running it; no JIT because its estimates
+-- (set-returning functions) are pessimistic enough to trigger a compilation
+-- that takes seconds.
 create function private.free_time(
   p_user_ids uuid[],
   p_from timestamptz,
@@ -288,7 +309,12 @@ set jit = off
 as $$
 begin
   return query
-  with person as materialized (
+  with user_limit as materialized (
+    select l.user_id, l.earliest_start, l.latest_end, l.horizon_days, l.max_meetings_per_day
+    from public.availability_limits l
+    where l.user_id = any (p_user_ids)
+  ),
+  person as materialized (
     select p.id, p.time_zone as tz,
            make_interval(mins => p.buffer_before_minutes) as before,
            make_interval(mins => p.buffer_after_minutes) as after,
@@ -298,7 +324,7 @@ begin
            least(p_to, case when l.horizon_days is not null then private.local_instant(
              ((p_now at time zone p.time_zone)::date + l.horizon_days + 1)::timestamp, p.time_zone) end) as hi
     from public.profiles p
-    left join public.availability_limits l on l.user_id = p.id
+    left join user_limit l on l.user_id = p.id
     where p.id = any (p_user_ids)
   ),
   span as materialized (
@@ -307,60 +333,70 @@ begin
     from person x
     where x.lo < x.hi
   ),
-  zone_day as materialized (
-    select z.tz, d.*
-    from (select s.tz, min(s.first_day) as first_day, max(s.last_day) as last_day
+  zone as materialized (
+    -- Each zone's local days (one more at the end, for windows past
+    -- midnight) as arrays: day i of a zone is first_day + i - 1.
+    select z.tz, z.first_day,
+           array_agg(d.starts_at order by d.local_date) as day_starts,
+           array_agg(d.steady order by d.local_date) as day_steady
+    from (select s.tz, min(s.first_day) as first_day, max(s.last_day) + 1 as last_day
           from span s group by s.tz) z
     cross join lateral private.local_days(z.tz, z.first_day, z.last_day) d
+    group by z.tz, z.first_day
   ),
-  person_day as materialized (
-    select s.id, s.tz, zd.local_date, zd.starts_at, zd.ends_at, zd.steady, zd.next_steady,
-           s.earliest_start, s.latest_end
+  person_zone as materialized (
+    select s.id, s.tz, s.lo, s.hi, s.before, s.after, s.first_day, s.last_day,
+           s.earliest_start, s.latest_end, s.max_meetings_per_day,
+           s.first_day - z.first_day + 1 as first_index, z.day_starts, z.day_steady
     from span s
-    join zone_day zd on zd.tz = s.tz and zd.local_date between s.first_day and s.last_day
+    join zone z on z.tz = s.tz
   ),
+  rule as materialized (
+    select w.user_id, w.weekday, w.start_time, w.end_time, w.valid_from, w.valid_until
+    from public.working_hours w
+    where w.user_id = any (p_user_ids)
+  ),
+  override as materialized (
+    select o.user_id, o.date, o.kind, o.start_time, o.end_time
+    from public.availability_overrides o
+    where o.user_id = any (p_user_ids)
+      and o.date between (select min(s.first_day) from span s) and (select max(s.last_day) from span s)
+  ),
+  -- A window from local time a to b on day k (0 = the user's first day);
+  -- b at or before a is on the next day.
   weekly as (
-    select pd.id,
-           tstzrange(private.day_time_instant(pd.local_date, pd.starts_at, pd.steady, w.start_time, pd.tz),
-                     greatest(private.day_time_instant(pd.local_date, pd.starts_at, pd.steady, w.start_time, pd.tz),
-                              case when w.end_time > w.start_time
-                                   then private.day_time_instant(pd.local_date, pd.starts_at, pd.steady,
-                                                                 w.end_time, pd.tz)
-                                   else private.day_time_instant(pd.local_date + 1, pd.ends_at, pd.next_steady,
-                                                                 w.end_time, pd.tz)
-                              end)) as r
-    from person_day pd
-    join public.working_hours w
-      on w.user_id = pd.id
-     and w.weekday = extract(isodow from pd.local_date)
-     and (w.valid_from is null or w.valid_from <= pd.local_date)
-     and (w.valid_until is null or w.valid_until >= pd.local_date)
+    select pz.id, x.k, w.start_time as a, w.end_time as b
+    from person_zone pz
+    join rule w on w.user_id = pz.id
+    cross join lateral (
+      select (w.weekday - extract(isodow from pz.first_day)::integer + 7) % 7 + 7 * n as k
+      from generate_series(0, (pz.last_day - pz.first_day) / 7) as n
+    ) x
+    where x.k <= pz.last_day - pz.first_day
+      and (w.valid_from is null or w.valid_from <= pz.first_day + x.k)
+      and (w.valid_until is null or w.valid_until >= pz.first_day + x.k)
   ),
-  override as (
-    select pd.id, o.kind,
-           case when o.start_time is null then tstzrange(pd.starts_at, pd.ends_at)
-                else tstzrange(private.day_time_instant(pd.local_date, pd.starts_at, pd.steady, o.start_time, pd.tz),
-                       greatest(private.day_time_instant(pd.local_date, pd.starts_at, pd.steady, o.start_time, pd.tz),
-                                case when o.end_time > o.start_time
-                                     then private.day_time_instant(pd.local_date, pd.starts_at, pd.steady,
-                                                                   o.end_time, pd.tz)
-                                     else private.day_time_instant(pd.local_date + 1, pd.ends_at, pd.next_steady,
-                                                                   o.end_time, pd.tz)
-                                end))
-           end as r
-    from person_day pd
-    join public.availability_overrides o on o.user_id = pd.id and o.date = pd.local_date
+  dated as (
+    select pz.id, o.kind, o.date - pz.first_day as k,
+           coalesce(o.start_time, time '00:00') as a, coalesce(o.end_time, time '24:00') as b
+    from override o
+    join person_zone pz on pz.id = o.user_id and o.date between pz.first_day and pz.last_day
   ),
   fence as (
-    select pd.id,
-           tstzrange(private.day_time_instant(pd.local_date, pd.starts_at, pd.steady,
-                                              coalesce(pd.earliest_start, time '00:00'), pd.tz),
-                     greatest(private.day_time_instant(pd.local_date, pd.starts_at, pd.steady,
-                                                       coalesce(pd.earliest_start, time '00:00'), pd.tz),
-                              private.day_time_instant(pd.local_date, pd.starts_at, pd.steady,
-                                                       coalesce(pd.latest_end, time '24:00'), pd.tz))) as r
-    from person_day pd
-    where pd.earliest_start is not null or pd.latest_end is not null
+    select pz.id, n as k, coalesce(pz.earliest_start, time '00:00') as a, coalesce(pz.latest_end, time '24:00') as b
+    from person_zone pz
+    cross join lateral generate_series(0, pz.last_day - pz.first_day) as n
+    where pz.earliest_start is not null or pz.latest_end is not null
+  ),
+  window_range as (
+    select x.id, x.kind, private.window_range(pz.day_starts, pz.day_steady, pz.first_index + x.k,
+                                              pz.first_day + x.k, x.a, x.b, pz.tz) as r
+    from (select id, 'weekly' as kind, k, a, b from weekly
+          union all
+          select id, kind, k, a, b from dated
+          union all
+          select id, 'fence', k, a, b from fence) x
+    join person_zone pz on pz.id = x.id
   ),
   busy as (
     select s.id, tstzrange(lower(b.range) - s.after, upper(b.range) + s.before) as r
@@ -375,37 +411,40 @@ begin
       on e.user_id = s.id
      and e.range && tstzrange(s.lo - s.before, s.hi + s.after)
   ),
-  meeting_count as (
+  full_day as (
     -- Meetings count on the local date they start (their busy row starts
     -- earlier by the buffer it was padded with).
-    select s.id, ((lower(b.range) + make_interval(mins => b.buffer_before_minutes)) at time zone s.tz)::date as d,
-           count(*) as n, s.max_meetings_per_day
-    from span s
-    join private.busy_blocks b
-      on b.user_id = s.id and b.active
-     and b.range && tstzrange(s.lo - interval '2 days', s.hi + interval '2 days')
-    where s.max_meetings_per_day is not null
-    group by 1, 2, 4
+    select pz.id, private.window_range(pz.day_starts, pz.day_steady, pz.first_index + (c.d - pz.first_day),
+                                       c.d, time '00:00', time '24:00', pz.tz) as r
+    from (
+      select s.id, ((lower(b.range) + make_interval(mins => b.buffer_before_minutes)) at time zone s.tz)::date as d
+      from span s
+      join private.busy_blocks b
+        on b.user_id = s.id and b.active
+       and b.range && tstzrange(s.lo - interval '2 days', s.hi + interval '2 days')
+      where s.max_meetings_per_day is not null
+      group by s.id, 2, s.max_meetings_per_day
+      having count(*) >= s.max_meetings_per_day
+    ) c
+    join person_zone pz on pz.id = c.id and c.d between pz.first_day and pz.last_day
   ),
-  full_day as (
-    select pd.id, tstzrange(pd.starts_at, pd.ends_at) as r
-    from meeting_count mc
-    join person_day pd on pd.id = mc.id and pd.local_date = mc.d
-    where mc.n >= mc.max_meetings_per_day
+  by_user as (
+    select x.id,
+           range_agg(x.r) filter (where x.kind = 'weekly') as weekly,
+           range_agg(x.r) filter (where x.kind = 'unavailable') as off_time,
+           range_agg(x.r) filter (where x.kind = 'available') as extra,
+           range_agg(x.r) filter (where x.kind = 'fence') as fence
+    from window_range x
+    group by x.id
   )
   select s.id,
-         ((coalesce(wk.m, '{}') - coalesce(off_time.m, '{}')) * coalesce(fc.m, '{(,)}')
-           + coalesce(ex.m, '{}'))
+         ((coalesce(u.weekly, '{}') - coalesce(u.off_time, '{}')) * coalesce(u.fence, '{(,)}')
+           + coalesce(u.extra, '{}'))
          * tstzmultirange(tstzrange(s.lo, s.hi))
          - coalesce(bz.m, '{}')
          - coalesce(fd.m, '{}')
   from span s
-  left join (select x.id, range_agg(x.r) as m from weekly x group by x.id) wk on wk.id = s.id
-  left join (select x.id, range_agg(x.r) as m from override x where x.kind = 'unavailable' group by x.id) off_time
-    on off_time.id = s.id
-  left join (select x.id, range_agg(x.r) as m from override x where x.kind = 'available' group by x.id) ex
-    on ex.id = s.id
-  left join (select x.id, range_agg(x.r) as m from fence x group by x.id) fc on fc.id = s.id
+  left join by_user u on u.id = s.id
   -- Sorted input lets range_agg skip its own sort (it checks for sorted
   -- input first): cheap timestamp comparisons instead of range comparisons.
   left join (select x.id, range_agg(x.r order by lower(x.r), upper(x.r)) as m from busy x group by x.id) bz
