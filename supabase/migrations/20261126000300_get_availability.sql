@@ -220,7 +220,10 @@ begin
   elsif v_count > s.availability_max_users then
     v_errors := v_errors || private.field_error('user_ids',
       format('at most %s users per request', s.availability_max_users));
-  else
+  elsif (select count(*) from public.profiles p where p.id = any (p_user_ids) and p.deleted_at is null)
+        <> v_count then
+    -- Fewer active profiles than ids: say which entries are null, repeated
+    -- or unknown.
     v_errors := v_errors || coalesce((
       select jsonb_agg(private.field_error(format('user_ids[%s]', u.i - 1),
                case when u.id is null then 'must not be null'
@@ -230,9 +233,14 @@ begin
         select x.id, x.i, min(x.i) over (partition by x.id) as first_i
         from unnest(p_user_ids) with ordinality as x(id, i)
       ) u
+      cross join (
+        select coalesce(array_agg(p.id), '{}') as ids
+        from public.profiles p
+        where p.id = any (p_user_ids) and p.deleted_at is null
+      ) known
       where u.id is null
          or u.first_i < u.i
-         or not exists (select 1 from public.profiles p where p.id = u.id and p.deleted_at is null)
+         or not (u.id = any (known.ids))
     ), '[]'::jsonb);
   end if;
 
@@ -256,7 +264,10 @@ begin
   if p_step_minutes is not null and p_step_minutes not between 5 and 1440 then
     v_errors := v_errors || private.field_error('step_minutes', 'must be between 5 and 1440 minutes');
   end if;
-  if p_time_zone is not null and not private.is_valid_time_zone(p_time_zone) then
+  -- The same test as private.is_valid_time_zone, inline: that helper is a
+  -- SQL function, planned again on every call.
+  if p_time_zone is not null
+     and not exists (select 1 from private.time_zone_names z where z.name = p_time_zone) then
     v_errors := v_errors || private.field_error('time_zone',
       'unknown time zone ' || quote_literal(p_time_zone) || '; use an IANA name such as Europe/Berlin');
   end if;
