@@ -1499,6 +1499,38 @@ $_$;
 ALTER FUNCTION private.parse_time_of_day(p_text text) OWNER TO postgres;
 
 --
+-- Name: quorum(tstzmultirange[], integer); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.quorum(p_sets tstzmultirange[], p_min integer) RETURNS tstzmultirange
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    SET plan_cache_mode TO 'force_generic_plan'
+    SET jit TO 'off'
+    AS $$
+begin
+  return (
+    select coalesce(range_agg(tstzrange(c.at, c.next_at)), '{}')
+    from (
+      select e.at, sum(sum(e.delta)) over (order by e.at) as covering,
+             lead(e.at) over (order by e.at) as next_at
+      from (
+        select lower(r) as at, 1 as delta
+        from unnest(p_sets) as m, unnest(m) as r
+        union all
+        select case when upper_inc(r) then upper(r) + interval '1 microsecond' else upper(r) end, -1
+        from unnest(p_sets) as m, unnest(m) as r
+      ) e
+      group by e.at
+    ) c
+    where c.covering >= p_min and c.next_at is not null
+  );
+end
+$$;
+
+ALTER FUNCTION private.quorum(p_sets tstzmultirange[], p_min integer) OWNER TO postgres;
+
+--
 -- Name: raise_error(integer, text, text, jsonb); Type: FUNCTION; Schema: private; Owner: postgres
 --
 
@@ -1770,6 +1802,23 @@ end
 $$;
 
 ALTER FUNCTION private.slot_starts(p_frees tstzmultirange[], p_duration_minutes integer, p_step_minutes integer, p_time_zone text) OWNER TO postgres;
+
+--
+-- Name: start_ranges(tstzmultirange, interval); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.start_ranges(p_free tstzmultirange, p_duration interval) RETURNS tstzmultirange
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+begin
+  return (select coalesce(range_agg(tstzrange(lower(f), upper(f) - p_duration, '[]')), '{}')
+          from unnest(p_free) as f
+          where upper(f) - lower(f) >= p_duration);
+end
+$$;
+
+ALTER FUNCTION private.start_ranges(p_free tstzmultirange, p_duration interval) OWNER TO postgres;
 
 --
 -- Name: sync_busy_from_attendee(); Type: FUNCTION; Schema: private; Owner: postgres
@@ -2356,6 +2405,7 @@ declare
   v_from timestamptz;
   v_users uuid[];
   v_frees tstzmultirange[];
+  v_user_starts tstzmultirange[];
   v_starts timestamptz[];
   v_who jsonb[];
 begin
@@ -2380,22 +2430,33 @@ begin
       limit v_limit + 1
     ) page;
   else
-    -- At least N: every user's own slots, counted per start.
-    select array_agg(f.user_id), array_agg(f.free) into v_users, v_frees
+    -- At least N: where at least N can start, by a sweep over everyone's
+    -- start ranges; then, for the page only, who is free at each start.
+    select array_agg(f.user_id order by array_position(p_user_ids, f.user_id)),
+           array_agg(private.start_ranges(f.free, v_duration) order by array_position(p_user_ids, f.user_id))
+      into v_users, v_user_starts
     from private.free_time(p_user_ids, v_from, p_end, v_now) f;
 
-    select array_agg(page.starts_at order by page.starts_at), array_agg(page.who order by page.starts_at)
-      into v_starts, v_who
+    -- slot_starts takes free time: a start set [a, b] is free time [a, b + duration).
+    select array[coalesce(range_agg(tstzrange(lower(q), upper(q) - interval '1 microsecond' + v_duration)), '{}')]
+      into v_frees
+    from unnest(private.quorum(v_user_starts, p_min_attendees)) as q;
+
+    select array_agg(page.starts_at order by page.starts_at) into v_starts
     from (
-      select s.starts_at,
-             to_jsonb(array_agg(v_users[s.slot_owner] order by array_position(p_user_ids, v_users[s.slot_owner])))
-               as who
+      select s.starts_at
       from private.slot_starts(v_frees, p_duration_minutes, v_step, v_time_zone) s
-      group by s.starts_at
-      having count(*) >= p_min_attendees
       order by s.starts_at
       limit v_limit + 1
     ) page;
+
+    select array_agg(who.ids order by who.n) into v_who
+    from (
+      select st.n, to_jsonb(array_agg(v_users[us.o] order by us.o)) as ids
+      from unnest(v_starts) with ordinality as st(at, n)
+      join unnest(v_user_starts) with ordinality as us(m, o) on us.m @> st.at
+      group by st.n
+    ) who;
   end if;
 
   perform set_config('timezone', v_time_zone, true);
@@ -4156,6 +4217,12 @@ REVOKE ALL ON FUNCTION private.parse_date(p_text text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION private.parse_time_of_day(p_text text) FROM PUBLIC;
 
 --
+-- Name: FUNCTION quorum(p_sets tstzmultirange[], p_min integer); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.quorum(p_sets tstzmultirange[], p_min integer) FROM PUBLIC;
+
+--
 -- Name: FUNCTION raise_error(p_status integer, p_code text, p_message text, p_detail jsonb); Type: ACL; Schema: private; Owner: postgres
 --
 
@@ -4217,6 +4284,12 @@ GRANT ALL ON FUNCTION private.require_user() TO authenticated;
 --
 
 REVOKE ALL ON FUNCTION private.slot_starts(p_frees tstzmultirange[], p_duration_minutes integer, p_step_minutes integer, p_time_zone text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION start_ranges(p_free tstzmultirange, p_duration interval); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.start_ranges(p_free tstzmultirange, p_duration interval) FROM PUBLIC;
 
 --
 -- Name: FUNCTION sync_busy_from_attendee(); Type: ACL; Schema: private; Owner: postgres

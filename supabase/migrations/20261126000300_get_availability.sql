@@ -12,8 +12,9 @@
 -- arithmetic (range_agg, *, -, +); nothing iterates over minutes.
 --
 -- Several users: the intersection of their bookable time (range_intersect_agg),
--- or, with "at least N", each candidate slot counted over the users free for
--- it. Slots start on step boundaries of the display zone's wall clock.
+-- or, with "at least N", the instants where at least N can start (a sweep over
+-- everyone's start ranges), with who is free worked out for the page only.
+-- Slots start on step boundaries of the display zone's wall clock.
 --
 -- Local times become instants by RFC 5545 3.3.5, as calendar data does: a time
 -- the clock shows twice (the hour after clocks go back) is its first
@@ -584,6 +585,52 @@ begin
 end
 $$;
 
+-- "At least N" -------------------------------------------------------------
+
+-- The instants at which a p_duration slot can start inside p_free: each
+-- stretch long enough, shortened by the duration (end included).
+create function private.start_ranges(p_free tstzmultirange, p_duration interval) returns tstzmultirange
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  return (select coalesce(range_agg(tstzrange(lower(f), upper(f) - p_duration, '[]')), '{}')
+          from unnest(p_free) as f
+          where upper(f) - lower(f) >= p_duration);
+end
+$$;
+
+-- The instants covered by at least p_min of p_sets: one sweep over the ends
+-- of all their ranges (+1 where one begins, -1 just after one ends), so the
+-- work follows the number of ranges, not of candidate slots.
+create function private.quorum(p_sets tstzmultirange[], p_min integer) returns tstzmultirange
+language plpgsql
+stable
+set search_path = ''
+set plan_cache_mode = force_generic_plan
+set jit = off
+as $$
+begin
+  return (
+    select coalesce(range_agg(tstzrange(c.at, c.next_at)), '{}')
+    from (
+      select e.at, sum(sum(e.delta)) over (order by e.at) as covering,
+             lead(e.at) over (order by e.at) as next_at
+      from (
+        select lower(r) as at, 1 as delta
+        from unnest(p_sets) as m, unnest(m) as r
+        union all
+        select case when upper_inc(r) then upper(r) + interval '1 microsecond' else upper(r) end, -1
+        from unnest(p_sets) as m, unnest(m) as r
+      ) e
+      group by e.at
+    ) c
+    where c.covering >= p_min and c.next_at is not null
+  );
+end
+$$;
+
 -- The RPC --------------------------------------------------------------------
 
 -- SECURITY DEFINER because it must read other people's busy rows, rules and
@@ -626,6 +673,7 @@ declare
   v_from timestamptz;
   v_users uuid[];
   v_frees tstzmultirange[];
+  v_user_starts tstzmultirange[];
   v_starts timestamptz[];
   v_who jsonb[];
 begin
@@ -650,22 +698,33 @@ begin
       limit v_limit + 1
     ) page;
   else
-    -- At least N: every user's own slots, counted per start.
-    select array_agg(f.user_id), array_agg(f.free) into v_users, v_frees
+    -- At least N: where at least N can start, by a sweep over everyone's
+    -- start ranges; then, for the page only, who is free at each start.
+    select array_agg(f.user_id order by array_position(p_user_ids, f.user_id)),
+           array_agg(private.start_ranges(f.free, v_duration) order by array_position(p_user_ids, f.user_id))
+      into v_users, v_user_starts
     from private.free_time(p_user_ids, v_from, p_end, v_now) f;
 
-    select array_agg(page.starts_at order by page.starts_at), array_agg(page.who order by page.starts_at)
-      into v_starts, v_who
+    -- slot_starts takes free time: a start set [a, b] is free time [a, b + duration).
+    select array[coalesce(range_agg(tstzrange(lower(q), upper(q) - interval '1 microsecond' + v_duration)), '{}')]
+      into v_frees
+    from unnest(private.quorum(v_user_starts, p_min_attendees)) as q;
+
+    select array_agg(page.starts_at order by page.starts_at) into v_starts
     from (
-      select s.starts_at,
-             to_jsonb(array_agg(v_users[s.slot_owner] order by array_position(p_user_ids, v_users[s.slot_owner])))
-               as who
+      select s.starts_at
       from private.slot_starts(v_frees, p_duration_minutes, v_step, v_time_zone) s
-      group by s.starts_at
-      having count(*) >= p_min_attendees
       order by s.starts_at
       limit v_limit + 1
     ) page;
+
+    select array_agg(who.ids order by who.n) into v_who
+    from (
+      select st.n, to_jsonb(array_agg(v_users[us.o] order by us.o)) as ids
+      from unnest(v_starts) with ordinality as st(at, n)
+      join unnest(v_user_starts) with ordinality as us(m, o) on us.m @> st.at
+      group by st.n
+    ) who;
   end if;
 
   perform set_config('timezone', v_time_zone, true);
