@@ -119,8 +119,9 @@ $$;
 -- first instant and plainness at p_index in local_days() arrays (and the next
 -- day's at p_index + 1); p_to at or before p_from is on the next day, 24:00
 -- is the end of the day. Empty when the clock never shows the span (a window
--- inside the hour skipped in spring). Inlined into free_time (plain SQL, no
--- SET clause), so on a plain day it is two additions.
+-- inside the hour skipped in spring). Plain SQL without a SET clause so that
+-- the planner inlines it into free_time (whose search_path is empty; it names
+-- nothing unqualified but built-ins): on a plain day it is two additions.
 create function private.window_range(
   p_day_starts timestamptz[],
   p_day_steady boolean[],
