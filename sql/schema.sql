@@ -184,6 +184,244 @@ $$;
 ALTER FUNCTION private.audit_updated_rows() OWNER TO postgres;
 
 --
+-- Name: availability_argument_errors(uuid[], timestamp with time zone, timestamp with time zone, integer, integer, text, integer, text, integer); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.availability_argument_errors(p_user_ids uuid[], p_start timestamp with time zone, p_end timestamp with time zone, p_duration_minutes integer, p_step_minutes integer, p_time_zone text, p_min_attendees integer, p_cursor text, p_limit integer) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+declare
+  s private.settings;
+  v_errors jsonb := '[]'::jsonb;
+  v_count integer := coalesce(cardinality(p_user_ids), 0);
+  v_cursor timestamptz;
+begin
+  select * into s from private.settings;
+
+  if v_count = 0 then
+    v_errors := v_errors || private.field_error('user_ids', 'is required: at least one user id');
+  elsif array_ndims(p_user_ids) <> 1 then
+    v_errors := v_errors || private.field_error('user_ids', 'must be a flat list of user ids');
+  elsif v_count > s.availability_max_users then
+    v_errors := v_errors || private.field_error('user_ids',
+      format('at most %s users per request', s.availability_max_users));
+  elsif (select count(*) from public.profiles p where p.id = any (p_user_ids) and p.deleted_at is null)
+        <> v_count then
+    -- Fewer active profiles than ids: say which entries are null, repeated
+    -- or unknown.
+    v_errors := v_errors || coalesce((
+      select jsonb_agg(private.field_error(format('user_ids[%s]', u.i - 1),
+               case when u.id is null then 'must not be null'
+                    when u.first_i < u.i then format('duplicate of user_ids[%s]', u.first_i - 1)
+                    else 'no such user' end) order by u.i)
+      from (
+        select x.id, x.i, min(x.i) over (partition by x.id) as first_i
+        from unnest(p_user_ids) with ordinality as x(id, i)
+      ) u
+      cross join (
+        select coalesce(array_agg(p.id), '{}') as ids
+        from public.profiles p
+        where p.id = any (p_user_ids) and p.deleted_at is null
+      ) known
+      where u.id is null
+         or u.first_i < u.i
+         or not (u.id = any (known.ids))
+    ), '[]'::jsonb);
+  end if;
+
+  if p_start is null or not isfinite(p_start) then
+    v_errors := v_errors || private.field_error('start', 'is required: an ISO 8601 instant');
+  end if;
+  if p_end is null or not isfinite(p_end) then
+    v_errors := v_errors || private.field_error('end', 'is required: an ISO 8601 instant');
+  elsif isfinite(p_start) and p_end <= p_start then
+    v_errors := v_errors || private.field_error('end', 'must be after start');
+  elsif isfinite(p_start) and p_end - p_start > make_interval(days => s.availability_max_window_days) then
+    v_errors := v_errors || private.field_error('end',
+      format('the window may span at most %s days; page through longer periods',
+             s.availability_max_window_days));
+  end if;
+
+  if p_duration_minutes is null or p_duration_minutes not between 5 and s.max_meeting_minutes then
+    v_errors := v_errors || private.field_error('duration_minutes',
+      format('must be between 5 and %s minutes', s.max_meeting_minutes));
+  end if;
+  if p_step_minutes is not null and p_step_minutes not between 5 and 1440 then
+    v_errors := v_errors || private.field_error('step_minutes', 'must be between 5 and 1440 minutes');
+  end if;
+  -- The same test as private.is_valid_time_zone, inline: that helper is a
+  -- SQL function, planned again on every call.
+  if p_time_zone is not null
+     and not exists (select 1 from private.time_zone_names z where z.name = p_time_zone) then
+    v_errors := v_errors || private.field_error('time_zone',
+      'unknown time zone ' || quote_literal(p_time_zone) || '; use an IANA name such as Europe/Berlin');
+  end if;
+  if p_min_attendees is not null and p_min_attendees not between 1 and greatest(v_count, 1) then
+    v_errors := v_errors || private.field_error('min_attendees',
+      format('must be between 1 and the number of users (%s)', v_count));
+  end if;
+  if p_cursor is not null then
+    v_cursor := private.decode_slot_cursor(p_cursor);
+    if v_cursor is null then
+      v_errors := v_errors || private.field_error('cursor',
+        'is not a cursor returned by get_availability');
+    elsif isfinite(p_start) and isfinite(p_end) and (v_cursor < p_start or v_cursor >= p_end) then
+      v_errors := v_errors || private.field_error('cursor',
+        'belongs to another window; pass the same start and end as for the first page');
+    end if;
+  end if;
+  if p_limit is not null and p_limit not between 1 and s.availability_max_limit then
+    v_errors := v_errors || private.field_error('limit',
+      format('must be between 1 and %s', s.availability_max_limit));
+  end if;
+  return v_errors;
+end
+$$;
+
+ALTER FUNCTION private.availability_argument_errors(p_user_ids uuid[], p_start timestamp with time zone, p_end timestamp with time zone, p_duration_minutes integer, p_step_minutes integer, p_time_zone text, p_min_attendees integer, p_cursor text, p_limit integer) OWNER TO postgres;
+
+SET default_tablespace = '';
+
+SET default_table_access_method = heap;
+
+--
+-- Name: availability_limits; Type: TABLE; Schema: public; Owner: postgres
+--
+
+CREATE TABLE public.availability_limits (
+    id uuid DEFAULT extensions.gen_random_uuid() NOT NULL,
+    user_id uuid NOT NULL,
+    earliest_start time without time zone,
+    latest_end time without time zone,
+    horizon_days integer,
+    max_meetings_per_day integer,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT availability_limits_day_not_empty CHECK ((earliest_start < latest_end)),
+    CONSTRAINT availability_limits_earliest_start_check CHECK (((earliest_start < '24:00:00'::time without time zone) AND (EXTRACT(second FROM earliest_start) = (0)::numeric))),
+    CONSTRAINT availability_limits_horizon_days_check CHECK (((horizon_days >= 0) AND (horizon_days <= 3650))),
+    CONSTRAINT availability_limits_latest_end_check CHECK (((latest_end > '00:00:00'::time without time zone) AND (EXTRACT(second FROM latest_end) = (0)::numeric))),
+    CONSTRAINT availability_limits_max_meetings_per_day_check CHECK (((max_meetings_per_day >= 1) AND (max_meetings_per_day <= 1000)))
+);
+
+ALTER TABLE public.availability_limits OWNER TO postgres;
+
+--
+-- Name: TABLE availability_limits; Type: COMMENT; Schema: public; Owner: postgres
+--
+
+COMMENT ON TABLE public.availability_limits IS 'Per-user limits on bookable time: earliest start, latest end, horizon, meetings per day.';
+
+--
+-- Name: availability_limits_json(public.availability_limits); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.availability_limits_json(p public.availability_limits) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+  select jsonb_build_object(
+    'earliest_start', private.time_of_day_text(p.earliest_start),
+    'latest_end', private.time_of_day_text(p.latest_end),
+    'horizon_days', p.horizon_days,
+    'max_meetings_per_day', p.max_meetings_per_day
+  );
+$$;
+
+ALTER FUNCTION private.availability_limits_json(p public.availability_limits) OWNER TO postgres;
+
+--
+-- Name: availability_override_errors(date, text, time without time zone, time without time zone); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.availability_override_errors(p_date date, p_kind text, p_start_time time without time zone, p_end_time time without time zone) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+  select coalesce(jsonb_agg(private.field_error(f, m)), '[]'::jsonb)
+  from (
+    select 'date' as f, 'is required' as m where p_date is null
+    union all
+    select 'date', 'must be a finite date' where not isfinite(p_date)
+    union all
+    select 'kind', 'must be available or unavailable'
+    where p_kind is null or p_kind not in ('available', 'unavailable')
+    union all
+    select 'start_time', 'is required for an available window'
+    where p_kind = 'available' and p_start_time is null
+    union all
+    select 'end_time', 'is required for an available window'
+    where p_kind = 'available' and p_end_time is null
+    union all
+    select case when p_start_time is null then 'start_time' else 'end_time' end,
+           'start_time and end_time go together (neither: the whole date off)'
+    where p_kind = 'unavailable' and (p_start_time is null) <> (p_end_time is null)
+    union all
+    select 'start_time', private.time_of_day_problem(p_start_time, false)
+    where p_start_time is not null and private.time_of_day_problem(p_start_time, false) is not null
+    union all
+    select 'end_time', private.time_of_day_problem(p_end_time, true)
+    where p_end_time is not null and private.time_of_day_problem(p_end_time, true) is not null
+    union all
+    select 'end_time', 'must differ from start_time (an end before the start runs past midnight)'
+    where p_start_time = p_end_time
+  ) problems;
+$$;
+
+ALTER FUNCTION private.availability_override_errors(p_date date, p_kind text, p_start_time time without time zone, p_end_time time without time zone) OWNER TO postgres;
+
+--
+-- Name: availability_overrides; Type: TABLE; Schema: public; Owner: postgres
+--
+
+CREATE TABLE public.availability_overrides (
+    id uuid DEFAULT extensions.gen_random_uuid() NOT NULL,
+    user_id uuid NOT NULL,
+    date date NOT NULL,
+    kind text NOT NULL,
+    start_time time without time zone,
+    end_time time without time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT availability_overrides_available_has_times CHECK (((kind = 'unavailable'::text) OR (start_time IS NOT NULL))),
+    CONSTRAINT availability_overrides_date_check CHECK (isfinite(date)),
+    CONSTRAINT availability_overrides_end_time_check CHECK ((EXTRACT(second FROM end_time) = (0)::numeric)),
+    CONSTRAINT availability_overrides_kind_check CHECK ((kind = ANY (ARRAY['available'::text, 'unavailable'::text]))),
+    CONSTRAINT availability_overrides_not_empty CHECK ((start_time <> end_time)),
+    CONSTRAINT availability_overrides_start_time_check CHECK (((start_time < '24:00:00'::time without time zone) AND (EXTRACT(second FROM start_time) = (0)::numeric))),
+    CONSTRAINT availability_overrides_times_together CHECK (((start_time IS NULL) = (end_time IS NULL)))
+);
+
+ALTER TABLE public.availability_overrides OWNER TO postgres;
+
+--
+-- Name: TABLE availability_overrides; Type: COMMENT; Schema: public; Owner: postgres
+--
+
+COMMENT ON TABLE public.availability_overrides IS 'Date-specific changes to working hours: extra windows, or time off.';
+
+--
+-- Name: availability_override_json(public.availability_overrides); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.availability_override_json(p public.availability_overrides) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+  select jsonb_build_object(
+    'id', p.id,
+    'date', p.date,
+    'kind', p.kind,
+    'start_time', private.time_of_day_text(p.start_time),
+    'end_time', private.time_of_day_text(p.end_time),
+    'whole_day', p.start_time is null
+  );
+$$;
+
+ALTER FUNCTION private.availability_override_json(p public.availability_overrides) OWNER TO postgres;
+
+--
 -- Name: supported_locales(); Type: FUNCTION; Schema: private; Owner: postgres
 --
 
@@ -194,10 +432,6 @@ CREATE FUNCTION private.supported_locales() RETURNS text[]
 $$;
 
 ALTER FUNCTION private.supported_locales() OWNER TO postgres;
-
-SET default_tablespace = '';
-
-SET default_table_access_method = heap;
 
 --
 -- Name: profiles; Type: TABLE; Schema: public; Owner: postgres
@@ -657,6 +891,51 @@ $$;
 ALTER FUNCTION private.create_profile_for_new_user() OWNER TO postgres;
 
 --
+-- Name: decode_slot_cursor(text); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.decode_slot_cursor(p_cursor text) RETURNS timestamp with time zone
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $_$
+declare
+  v_text text;
+begin
+  if p_cursor is null or p_cursor !~ '^[A-Za-z0-9_-]{1,200}$' then
+    return null;
+  end if;
+  v_text := convert_from(decode(
+    rpad(translate(p_cursor, '-_', '+/'), ((char_length(p_cursor) + 3) / 4) * 4, '='), 'base64'), 'UTF8');
+  if v_text !~ '^after:[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$' then
+    return null;
+  end if;
+  return substr(v_text, 7)::timestamptz;
+exception
+  when invalid_parameter_value or character_not_in_repertoire or untranslatable_character
+    or datetime_field_overflow or invalid_datetime_format then
+    return null;
+end
+$_$;
+
+ALTER FUNCTION private.decode_slot_cursor(p_cursor text) OWNER TO postgres;
+
+--
+-- Name: default_working_hours_for_new_profile(); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.default_working_hours_for_new_profile() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  perform private.insert_default_working_hours(new.id);
+  return null;
+end
+$$;
+
+ALTER FUNCTION private.default_working_hours_for_new_profile() OWNER TO postgres;
+
+--
 -- Name: desired_reminders(uuid, text[], timestamp with time zone); Type: FUNCTION; Schema: private; Owner: postgres
 --
 
@@ -741,7 +1020,22 @@ begin
         'end_date', m.end_date,
         'status', m.status,
         'version', m.version,
-        'cancel_reason', m.cancel_reason),
+        'cancel_reason', m.cancel_reason,
+        'series_id', m.series_id,
+        'recurrence_id', m.recurrence_id),
+      'series', (
+        select jsonb_build_object(
+          'id', s.id,
+          'rrule', s.rrule,
+          'time_zone', s.time_zone,
+          'first_start_local', s.first_start_local,
+          'duration_minutes', (extract(epoch from s.duration) / 60)::integer,
+          'all_day', s.all_day,
+          'exdates', to_jsonb(s.exdates),
+          'status', s.status,
+          'version', s.version)
+        from public.meeting_series s
+        where s.id = coalesce((o.payload ->> 'series_id')::uuid, m.series_id)),
       'attendees', coalesce((
         select jsonb_agg(jsonb_build_object(
                  'email', a.email,
@@ -852,6 +1146,21 @@ end
 $$;
 
 ALTER FUNCTION private.email_tick(p_now timestamp with time zone) OWNER TO postgres;
+
+--
+-- Name: encode_slot_cursor(timestamp with time zone); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.encode_slot_cursor(p_after timestamp with time zone) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+  select rtrim(translate(encode(convert_to(
+           'after:' || to_char(p_after at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 'UTF8'),
+           'base64'), '+/', '-_'), '=');
+$$;
+
+ALTER FUNCTION private.encode_slot_cursor(p_after timestamp with time zone) OWNER TO postgres;
 
 --
 -- Name: enqueue_meeting_notice(uuid, text, text[], jsonb); Type: FUNCTION; Schema: private; Owner: postgres
@@ -1041,7 +1350,7 @@ begin
     if jsonb_array_length(v_result -> 'skipped') > 0 then
       perform private.enqueue_meeting_notice(
         (select m.id from public.meetings m where m.series_id = v_series.id order by m.start_at desc limit 1),
-        'update', array[(select p.email from public.profiles p where p.id = v_series.organizer_id)],
+        'series_conflict', array[(select p.email from public.profiles p where p.id = v_series.organizer_id)],
         jsonb_build_object('series_id', v_series.id, 'series_conflicts', v_result -> 'skipped'));
     end if;
   end loop;
@@ -1167,6 +1476,168 @@ $$;
 ALTER FUNCTION private.forget_user(p_user_id uuid, p_now timestamp with time zone) OWNER TO postgres;
 
 --
+-- Name: free_time(uuid[], timestamp with time zone, timestamp with time zone, timestamp with time zone); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.free_time(p_user_ids uuid[], p_from timestamp with time zone, p_to timestamp with time zone, p_now timestamp with time zone) RETURNS TABLE(user_id uuid, free tstzmultirange)
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    SET plan_cache_mode TO 'force_generic_plan'
+    SET jit TO 'off'
+    AS $$
+begin
+  return query
+  with user_limit as materialized (
+    select l.user_id, l.earliest_start, l.latest_end, l.horizon_days, l.max_meetings_per_day
+    from public.availability_limits l
+    where l.user_id = any (p_user_ids)
+  ),
+  person as materialized (
+    select p.id, p.time_zone as tz,
+           make_interval(mins => p.buffer_before_minutes) as before,
+           make_interval(mins => p.buffer_after_minutes) as after,
+           l.earliest_start, l.latest_end, l.max_meetings_per_day,
+           greatest(p_from, p_now + make_interval(mins => p.minimum_notice_minutes)) as lo,
+           -- least() skips a null horizon.
+           least(p_to, case when l.horizon_days is not null then private.local_instant(
+             ((p_now at time zone p.time_zone)::date + l.horizon_days + 1)::timestamp, p.time_zone) end) as hi
+    from public.profiles p
+    left join user_limit l on l.user_id = p.id
+    where p.id = any (p_user_ids)
+  ),
+  span as materialized (
+    -- From the day before: a window that starts then may run past midnight.
+    select x.*, (x.lo at time zone x.tz)::date - 1 as first_day, (x.hi at time zone x.tz)::date as last_day
+    from person x
+    where x.lo < x.hi
+  ),
+  zone as materialized (
+    -- Each zone's local days (one more at the end, for windows past
+    -- midnight) as arrays: day i of a zone is first_day + i - 1.
+    select z.tz, z.first_day,
+           array_agg(d.starts_at order by d.local_date) as day_starts,
+           array_agg(d.steady order by d.local_date) as day_steady
+    from (select s.tz, min(s.first_day) as first_day, max(s.last_day) + 1 as last_day
+          from span s group by s.tz) z
+    cross join lateral private.local_days(z.tz, z.first_day, z.last_day) d
+    group by z.tz, z.first_day
+  ),
+  person_zone as materialized (
+    select s.id, s.tz, s.lo, s.hi, s.before, s.after, s.first_day, s.last_day,
+           s.earliest_start, s.latest_end, s.max_meetings_per_day,
+           s.first_day - z.first_day + 1 as first_index, z.day_starts, z.day_steady
+    from span s
+    join zone z on z.tz = s.tz
+  ),
+  rule as materialized (
+    select w.user_id, w.weekday, w.start_time, w.end_time, w.valid_from, w.valid_until
+    from public.working_hours w
+    where w.user_id = any (p_user_ids)
+  ),
+  override as materialized (
+    select o.user_id, o.date, o.kind, o.start_time, o.end_time
+    from public.availability_overrides o
+    where o.user_id = any (p_user_ids)
+      and o.date between (select min(s.first_day) from span s) and (select max(s.last_day) from span s)
+  ),
+  -- A window from local time a to b on day k (0 = the user's first day);
+  -- b at or before a is on the next day.
+  weekly as (
+    select pz.id, x.k, w.start_time as a, w.end_time as b
+    from person_zone pz
+    join rule w on w.user_id = pz.id
+    cross join lateral (
+      select (w.weekday - extract(isodow from pz.first_day)::integer + 7) % 7 + 7 * n as k
+      from generate_series(0, (pz.last_day - pz.first_day) / 7) as n
+    ) x
+    where x.k <= pz.last_day - pz.first_day
+      and (w.valid_from is null or w.valid_from <= pz.first_day + x.k)
+      and (w.valid_until is null or w.valid_until >= pz.first_day + x.k)
+  ),
+  dated as (
+    select pz.id, o.kind, o.date - pz.first_day as k,
+           coalesce(o.start_time, time '00:00') as a, coalesce(o.end_time, time '24:00') as b
+    from override o
+    join person_zone pz on pz.id = o.user_id and o.date between pz.first_day and pz.last_day
+  ),
+  fence as (
+    select pz.id, n as k, coalesce(pz.earliest_start, time '00:00') as a, coalesce(pz.latest_end, time '24:00') as b
+    from person_zone pz
+    cross join lateral generate_series(0, pz.last_day - pz.first_day) as n
+    where pz.earliest_start is not null or pz.latest_end is not null
+  ),
+  window_range as (
+    select x.id, x.kind, private.window_range(pz.day_starts, pz.day_steady, pz.first_index + x.k,
+                                              pz.first_day + x.k, x.a, x.b, pz.tz) as r
+    from (select id, 'weekly' as kind, k, a, b from weekly
+          union all
+          select id, kind, k, a, b from dated
+          union all
+          select id, 'fence', k, a, b from fence) x
+    join person_zone pz on pz.id = x.id
+  ),
+  busy as (
+    select s.id, tstzrange(lower(b.range) - s.after, upper(b.range) + s.before) as r
+    from span s
+    join private.busy_blocks b
+      on b.user_id = s.id and b.active
+     and b.range && tstzrange(s.lo - s.before, s.hi + s.after)
+    union all
+    select s.id, tstzrange(lower(e.range) - s.after, upper(e.range) + s.before)
+    from span s
+    join private.external_busy e
+      on e.user_id = s.id
+     and e.range && tstzrange(s.lo - s.before, s.hi + s.after)
+  ),
+  full_day as (
+    -- Meetings count on the local date they start (their busy row starts
+    -- earlier by the buffer it was padded with).
+    select pz.id, private.window_range(pz.day_starts, pz.day_steady, pz.first_index + (c.d - pz.first_day),
+                                       c.d, time '00:00', time '24:00', pz.tz) as r
+    from (
+      select s.id, ((lower(b.range) + make_interval(mins => b.buffer_before_minutes)) at time zone s.tz)::date as d
+      from span s
+      join private.busy_blocks b
+        on b.user_id = s.id and b.active
+       and b.range && tstzrange(s.lo - interval '2 days', s.hi + interval '2 days')
+      where s.max_meetings_per_day is not null
+      group by s.id, 2, s.max_meetings_per_day
+      having count(*) >= s.max_meetings_per_day
+    ) c
+    join person_zone pz on pz.id = c.id and c.d between pz.first_day and pz.last_day
+  ),
+  by_user as (
+    select x.id,
+           range_agg(x.r) filter (where x.kind = 'weekly') as weekly,
+           range_agg(x.r) filter (where x.kind = 'unavailable') as off_time,
+           range_agg(x.r) filter (where x.kind = 'available') as extra,
+           range_agg(x.r) filter (where x.kind = 'fence') as fence
+    from window_range x
+    group by x.id
+  )
+  select s.id,
+         ((coalesce(u.weekly, '{}') - coalesce(u.off_time, '{}')) * coalesce(u.fence, '{(,)}')
+           + coalesce(u.extra, '{}'))
+         * tstzmultirange(tstzrange(s.lo, s.hi))
+         - coalesce(bz.m, '{}')
+         - coalesce(fd.m, '{}')
+  from span s
+  left join by_user u on u.id = s.id
+  -- Sorted input lets range_agg skip its own sort (it checks for sorted
+  -- input first): cheap timestamp comparisons instead of range comparisons.
+  left join (select x.id, range_agg(x.r order by lower(x.r), upper(x.r)) as m from busy x group by x.id) bz
+    on bz.id = s.id
+  left join (select x.id, range_agg(x.r) as m from full_day x group by x.id) fd on fd.id = s.id
+  union all
+  select x.id, '{}'::tstzmultirange
+  from person x
+  where not x.lo < x.hi;
+end
+$$;
+
+ALTER FUNCTION private.free_time(p_user_ids uuid[], p_from timestamp with time zone, p_to timestamp with time zone, p_now timestamp with time zone) OWNER TO postgres;
+
+--
 -- Name: handle_auth_user_deleted(); Type: FUNCTION; Schema: private; Owner: postgres
 --
 
@@ -1197,6 +1668,21 @@ end
 $$;
 
 ALTER FUNCTION private.handle_auth_user_soft_deleted() OWNER TO postgres;
+
+--
+-- Name: insert_default_working_hours(uuid); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.insert_default_working_hours(p_user_id uuid) RETURNS void
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  insert into public.working_hours (user_id, weekday, start_time, end_time)
+  select p_user_id, d, time '09:00', time '17:00'
+  from generate_series(1, 5) d;
+$$;
+
+ALTER FUNCTION private.insert_default_working_hours(p_user_id uuid) OWNER TO postgres;
 
 --
 -- Name: meeting_series; Type: TABLE; Schema: public; Owner: postgres
@@ -1303,6 +1789,76 @@ $$;
 ALTER FUNCTION private.is_valid_time_zone(p_name text) OWNER TO postgres;
 
 --
+-- Name: local_days(text, date, date); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.local_days(p_time_zone text, p_first date, p_last date) RETURNS TABLE(local_date date, starts_at timestamp with time zone, ends_at timestamp with time zone, steady boolean, next_steady boolean)
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    SET plan_cache_mode TO 'force_generic_plan'
+    SET jit TO 'off'
+    AS $$
+begin
+  return query
+  select x.d, x.starts_at, x.ends_at,
+         x.len_before = interval '24 hours' and x.len = interval '24 hours'
+           and x.len_after = interval '24 hours',
+         x.len = interval '24 hours' and x.len_after = interval '24 hours'
+           and x.len_after2 = interval '24 hours'
+  from (
+    select m.d,
+           case when m.len_before = interval '24 hours' and m.len = interval '24 hours' then m.pg_at
+                else private.local_instant(m.d::timestamp, p_time_zone) end as starts_at,
+           case when m.len = interval '24 hours' and m.len_after = interval '24 hours' then m.pg_next
+                else private.local_instant((m.d + 1)::timestamp, p_time_zone) end as ends_at,
+           m.len_before, m.len, m.len_after, m.len_after2
+    from (
+      select n.d, n.pg_at, lead(n.pg_at) over w as pg_next,
+             n.pg_at - lag(n.pg_at) over w as len_before,
+             lead(n.pg_at) over w - n.pg_at as len,
+             lead(n.pg_at, 2) over w - lead(n.pg_at) over w as len_after,
+             lead(n.pg_at, 3) over w - lead(n.pg_at, 2) over w as len_after2
+      from (
+        select p_first + i as d, (p_first + i)::timestamp at time zone p_time_zone as pg_at
+        from generate_series(-1, p_last - p_first + 3) as i
+        -- Kept as a subquery so each midnight is converted once, not once
+        -- per window function that reads it.
+        offset 0
+      ) n
+      window w as (order by n.d)
+    ) m
+    where m.d between p_first and p_last
+  ) x
+  order by x.d;
+end
+$$;
+
+ALTER FUNCTION private.local_days(p_time_zone text, p_first date, p_last date) OWNER TO postgres;
+
+--
+-- Name: local_instant(timestamp without time zone, text); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.local_instant(p_local timestamp without time zone, p_time_zone text) RETURNS timestamp with time zone
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path TO ''
+    AS $$
+declare
+  v_later timestamptz := p_local at time zone p_time_zone;
+  v_probe timestamptz := (p_local - interval '3 hours') at time zone p_time_zone;
+  v_earlier timestamptz := (p_local - ((v_probe at time zone p_time_zone) - (v_probe at time zone 'UTC')))
+                           at time zone 'UTC';
+begin
+  if v_earlier < v_later and (v_earlier at time zone p_time_zone) = p_local then
+    return v_earlier;
+  end if;
+  return v_later;
+end
+$$;
+
+ALTER FUNCTION private.local_instant(p_local timestamp without time zone, p_time_zone text) OWNER TO postgres;
+
+--
 -- Name: local_to_instant(timestamp without time zone, text); Type: FUNCTION; Schema: private; Owner: postgres
 --
 
@@ -1321,6 +1877,27 @@ CREATE FUNCTION private.local_to_instant(p_local timestamp without time zone, p_
 $$;
 
 ALTER FUNCTION private.local_to_instant(p_local timestamp without time zone, p_time_zone text) OWNER TO postgres;
+
+--
+-- Name: lock_rules_owner(); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.lock_rules_owner() RETURNS uuid
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  v_uid uuid := private.require_user();
+begin
+  perform 1 from public.profiles where id = v_uid and deleted_at is null for no key update;
+  if not found then
+    perform private.raise_error(403, 'account_unavailable', 'your account has no active profile');
+  end if;
+  return v_uid;
+end
+$$;
+
+ALTER FUNCTION private.lock_rules_owner() OWNER TO postgres;
 
 --
 -- Name: lock_users(uuid[]); Type: FUNCTION; Schema: private; Owner: postgres
@@ -1456,6 +2033,32 @@ end
 $$;
 
 ALTER FUNCTION private.materialize_series(p_series_id uuid, p_after timestamp with time zone, p_until timestamp with time zone, p_mode text) OWNER TO postgres;
+
+--
+-- Name: max_overrides_per_date(); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.max_overrides_per_date() RETURNS integer
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+  select 20;
+$$;
+
+ALTER FUNCTION private.max_overrides_per_date() OWNER TO postgres;
+
+--
+-- Name: max_working_hours_windows(); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.max_working_hours_windows() RETURNS integer
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+  select 50;
+$$;
+
+ALTER FUNCTION private.max_working_hours_windows() OWNER TO postgres;
 
 --
 -- Name: meeting_json(uuid); Type: FUNCTION; Schema: private; Owner: postgres
@@ -1796,6 +2399,26 @@ $$;
 ALTER FUNCTION private.organized_meeting_ids() OWNER TO postgres;
 
 --
+-- Name: parse_date(text); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.parse_date(p_text text) RETURNS date
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO ''
+    AS $_$
+begin
+  if p_text !~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' then
+    return null;
+  end if;
+  return p_text::date;
+exception when datetime_field_overflow or invalid_datetime_format then
+  return null;
+end
+$_$;
+
+ALTER FUNCTION private.parse_date(p_text text) OWNER TO postgres;
+
+--
 -- Name: parse_rrule(text, text, text); Type: FUNCTION; Schema: private; Owner: postgres
 --
 
@@ -1953,6 +2576,19 @@ $_$;
 ALTER FUNCTION private.parse_rrule(p_rrule text, p_time_zone text, p_field text) OWNER TO postgres;
 
 --
+-- Name: parse_time_of_day(text); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.parse_time_of_day(p_text text) RETURNS time without time zone
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $_$
+  select case when p_text ~ '^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)(:00)?$' then p_text::time end;
+$_$;
+
+ALTER FUNCTION private.parse_time_of_day(p_text text) OWNER TO postgres;
+
+--
 -- Name: promote_due_reminders(timestamp with time zone); Type: FUNCTION; Schema: private; Owner: postgres
 --
 
@@ -2033,6 +2669,38 @@ $$;
 ALTER FUNCTION private.purge_rate_limit_buckets() OWNER TO postgres;
 
 --
+-- Name: quorum(tstzmultirange[], integer); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.quorum(p_sets tstzmultirange[], p_min integer) RETURNS tstzmultirange
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    SET plan_cache_mode TO 'force_generic_plan'
+    SET jit TO 'off'
+    AS $$
+begin
+  return (
+    select coalesce(range_agg(tstzrange(c.at, c.next_at)), '{}')
+    from (
+      select e.at, sum(sum(e.delta)) over (order by e.at) as covering,
+             lead(e.at) over (order by e.at) as next_at
+      from (
+        select lower(r) as at, 1 as delta
+        from unnest(p_sets) as m, unnest(m) as r
+        union all
+        select case when upper_inc(r) then upper(r) + interval '1 microsecond' else upper(r) end, -1
+        from unnest(p_sets) as m, unnest(m) as r
+      ) e
+      group by e.at
+    ) c
+    where c.covering >= p_min and c.next_at is not null
+  );
+end
+$$;
+
+ALTER FUNCTION private.quorum(p_sets tstzmultirange[], p_min integer) OWNER TO postgres;
+
+--
 -- Name: raise_error(integer, text, text, jsonb); Type: FUNCTION; Schema: private; Owner: postgres
 --
 
@@ -2098,6 +2766,21 @@ end
 $$;
 
 ALTER FUNCTION private.raise_if_invalid(p_errors jsonb) OWNER TO postgres;
+
+--
+-- Name: raise_rule_not_found(text, uuid); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.raise_rule_not_found(p_code text, p_id uuid) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+  perform private.raise_error(404, p_code, replace(p_code, '_', ' '), jsonb_build_object('id', p_id));
+end
+$$;
+
+ALTER FUNCTION private.raise_rule_not_found(p_code text, p_id uuid) OWNER TO postgres;
 
 --
 -- Name: rate_limit_hit(text[], integer[], integer, timestamp with time zone); Type: FUNCTION; Schema: private; Owner: postgres
@@ -2535,6 +3218,123 @@ $$;
 ALTER FUNCTION private.series_user_ids(p_series public.meeting_series) OWNER TO postgres;
 
 --
+-- Name: slot_starts(tstzmultirange[], integer, integer, text); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.slot_starts(p_frees tstzmultirange[], p_duration_minutes integer, p_step_minutes integer, p_time_zone text) RETURNS TABLE(slot_owner integer, starts_at timestamp with time zone)
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    SET plan_cache_mode TO 'force_generic_plan'
+    SET jit TO 'off'
+    AS $$
+declare
+  v_duration interval := make_interval(mins => p_duration_minutes);
+  v_step interval := make_interval(mins => p_step_minutes);
+  v_step_seconds double precision := p_step_minutes * 60;
+  v_day_grid boolean := 1440 % p_step_minutes = 0;
+begin
+  return query
+  with start_range as materialized (
+    select fr.o::integer as owner, lower(f) as first_at, upper(f) - v_duration as last_at,
+           date_part('epoch', lower(f) at time zone p_time_zone) - date_part('epoch', lower(f))
+             as first_offset,
+           date_part('epoch', (upper(f) - v_duration) at time zone p_time_zone)
+             - date_part('epoch', upper(f) - v_duration) as last_offset
+    from unnest(p_frees) with ordinality as fr(m, o)
+    cross join lateral unnest(fr.m) as f
+    where upper(f) - lower(f) >= v_duration
+  ),
+  irregular as materialized (
+    select sr.owner, tstzrange(sr.first_at, sr.last_at, '[]') as r,
+           (sr.first_at at time zone p_time_zone)::date as first_date,
+           (sr.last_at at time zone p_time_zone)::date as last_date
+    from start_range sr
+    where not (v_day_grid and sr.first_offset = sr.last_offset and sr.last_at - sr.first_at < interval '7 days')
+  ),
+  display_day as materialized (
+    select d.*
+    from (select min(i.first_date) as first_date, max(i.last_date) as last_date from irregular i) b
+    cross join lateral private.local_days(p_time_zone, b.first_date, b.last_date) d
+  ),
+  piece as materialized (
+    select i.owner, i.r * tstzrange(dd.starts_at, dd.ends_at) as r, dd.steady, dd.starts_at as day_starts_at
+    from irregular i
+    cross join lateral generate_series(0, i.last_date - i.first_date) as n
+    join display_day dd on dd.local_date = i.first_date + n
+  ),
+  bounds as materialized (
+    select pc.owner, pc.steady, pc.day_starts_at, lower(pc.r) as first_at,
+           case when upper_inc(pc.r) then upper(pc.r) else upper(pc.r) - interval '1 microsecond' end as last_at
+    from piece pc
+    where not isempty(pc.r)
+  )
+  select sr.owner, g
+  from start_range sr
+  cross join lateral generate_series(
+    to_timestamp(ceil((date_part('epoch', sr.first_at) + sr.first_offset) / v_step_seconds) * v_step_seconds
+                 - sr.first_offset),
+    sr.last_at, v_step) as g
+  where v_day_grid and sr.first_offset = sr.last_offset and sr.last_at - sr.first_at < interval '7 days'
+  union all
+  select b.owner, g
+  from bounds b
+  cross join lateral generate_series(
+    b.day_starts_at + make_interval(secs =>
+      ceil(extract(epoch from b.first_at - b.day_starts_at)::double precision / v_step_seconds) * v_step_seconds),
+    b.last_at, v_step) as g
+  where b.steady
+  union all
+  -- A day with a clock change: forwards up to the change (instants still
+  -- on the offset of the piece's start), backwards after it.
+  select t.owner, t.at
+  from (
+    select b.owner, g as at, true as before_change, b.first_offset
+    from (select b.*, date_part('epoch', b.first_at at time zone p_time_zone) - date_part('epoch', b.first_at)
+                        as first_offset,
+                 b.first_at at time zone p_time_zone as first_local
+          from bounds b where not b.steady offset 0) b
+    cross join lateral generate_series(
+      b.first_at + (date_trunc('day', b.first_local)
+        + make_interval(secs => ceil(date_part('epoch', b.first_local::time) / v_step_seconds) * v_step_seconds)
+        - b.first_local),
+      b.last_at, v_step) as g
+    union all
+    select b.owner, g, false, b.first_offset
+    from (select b.*, date_part('epoch', b.first_at at time zone p_time_zone) - date_part('epoch', b.first_at)
+                        as first_offset,
+                 b.last_at at time zone p_time_zone as last_local
+          from bounds b where not b.steady offset 0) b
+    cross join lateral generate_series(
+      b.last_at - (b.last_local - (date_trunc('day', b.last_local)
+        + make_interval(secs => floor(date_part('epoch', b.last_local::time) / v_step_seconds) * v_step_seconds))),
+      b.first_at, -v_step) as g
+  ) t
+  cross join lateral (select t.at at time zone p_time_zone as l offset 0) tl
+  where (date_part('epoch', tl.l) - date_part('epoch', t.at) = t.first_offset) = t.before_change
+    and date_part('epoch', tl.l::time) = floor(date_part('epoch', tl.l::time) / v_step_seconds) * v_step_seconds;
+end
+$$;
+
+ALTER FUNCTION private.slot_starts(p_frees tstzmultirange[], p_duration_minutes integer, p_step_minutes integer, p_time_zone text) OWNER TO postgres;
+
+--
+-- Name: start_ranges(tstzmultirange, interval); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.start_ranges(p_free tstzmultirange, p_duration interval) RETURNS tstzmultirange
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+begin
+  return (select coalesce(range_agg(tstzrange(lower(f), upper(f) - p_duration, '[]')), '{}')
+          from unnest(p_free) as f
+          where upper(f) - lower(f) >= p_duration);
+end
+$$;
+
+ALTER FUNCTION private.start_ranges(p_free tstzmultirange, p_duration interval) OWNER TO postgres;
+
+--
 -- Name: sync_busy_from_attendee(); Type: FUNCTION; Schema: private; Owner: postgres
 --
 
@@ -2709,6 +3509,37 @@ $$;
 ALTER FUNCTION private.text_field_errors(p_title text, p_description text, p_location text) OWNER TO postgres;
 
 --
+-- Name: time_of_day_problem(time without time zone, boolean); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.time_of_day_problem(p_time time without time zone, p_is_end boolean) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+  select case
+    when p_time is null then 'is required'
+    when extract(second from p_time) <> 0 then 'must be whole minutes (HH:MM)'
+    when not p_is_end and p_time >= time '24:00' then 'must be before 24:00'
+    when p_is_end and p_time = time '00:00' then 'use 24:00 for the end of the day'
+  end;
+$$;
+
+ALTER FUNCTION private.time_of_day_problem(p_time time without time zone, p_is_end boolean) OWNER TO postgres;
+
+--
+-- Name: time_of_day_text(time without time zone); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.time_of_day_text(p_time time without time zone) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+  select left(p_time::text, 5);
+$$;
+
+ALTER FUNCTION private.time_of_day_text(p_time time without time zone) OWNER TO postgres;
+
+--
 -- Name: touch_updated_at(); Type: FUNCTION; Schema: private; Owner: postgres
 --
 
@@ -2828,6 +3659,113 @@ end
 $$;
 
 ALTER FUNCTION private.wake_sender_for_due_mail() OWNER TO postgres;
+
+--
+-- Name: window_range(timestamp with time zone[], boolean[], integer, date, time without time zone, time without time zone, text); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.window_range(p_day_starts timestamp with time zone[], p_day_steady boolean[], p_index integer, p_date date, p_from time without time zone, p_to time without time zone, p_time_zone text) RETURNS tstzrange
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+  select tstzrange(
+    case when p_day_steady[p_index] then p_day_starts[p_index] + (p_from - time '00:00')
+         else private.local_instant(p_date + p_from, p_time_zone) end,
+    greatest(
+      case when p_day_steady[p_index] then p_day_starts[p_index] + (p_from - time '00:00')
+           else private.local_instant(p_date + p_from, p_time_zone) end,
+      case when p_to > p_from
+           then case when p_day_steady[p_index] then p_day_starts[p_index] + (p_to - time '00:00')
+                     else private.local_instant(p_date + p_to, p_time_zone) end
+           else case when p_day_steady[p_index + 1] then p_day_starts[p_index + 1] + (p_to - time '00:00')
+                     else private.local_instant(p_date + 1 + p_to, p_time_zone) end
+      end));
+$$;
+
+ALTER FUNCTION private.window_range(p_day_starts timestamp with time zone[], p_day_steady boolean[], p_index integer, p_date date, p_from time without time zone, p_to time without time zone, p_time_zone text) OWNER TO postgres;
+
+--
+-- Name: working_hours_errors(text, integer, time without time zone, time without time zone, date, date); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.working_hours_errors(p_prefix text, p_weekday integer, p_start_time time without time zone, p_end_time time without time zone, p_valid_from date, p_valid_until date) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+  select coalesce(jsonb_agg(private.field_error(p_prefix || f, m)), '[]'::jsonb)
+  from (
+    select 'weekday' as f, 'must be 1 (Monday) to 7 (Sunday)' as m
+    where p_weekday is null or p_weekday not between 1 and 7
+    union all
+    select 'start_time', private.time_of_day_problem(p_start_time, false)
+    where private.time_of_day_problem(p_start_time, false) is not null
+    union all
+    select 'end_time', private.time_of_day_problem(p_end_time, true)
+    where private.time_of_day_problem(p_end_time, true) is not null
+    union all
+    select 'end_time', 'must differ from start_time (an end before the start runs past midnight)'
+    where p_start_time = p_end_time
+    union all
+    select 'valid_from', 'must be a finite date' where not isfinite(p_valid_from)
+    union all
+    select 'valid_until', 'must be a finite date' where not isfinite(p_valid_until)
+    union all
+    select 'valid_until', 'must not be before valid_from' where p_valid_until < p_valid_from
+  ) problems;
+$$;
+
+ALTER FUNCTION private.working_hours_errors(p_prefix text, p_weekday integer, p_start_time time without time zone, p_end_time time without time zone, p_valid_from date, p_valid_until date) OWNER TO postgres;
+
+--
+-- Name: working_hours; Type: TABLE; Schema: public; Owner: postgres
+--
+
+CREATE TABLE public.working_hours (
+    id uuid DEFAULT extensions.gen_random_uuid() NOT NULL,
+    user_id uuid NOT NULL,
+    weekday smallint NOT NULL,
+    start_time time without time zone NOT NULL,
+    end_time time without time zone NOT NULL,
+    valid_from date,
+    valid_until date,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT working_hours_end_time_check CHECK ((EXTRACT(second FROM end_time) = (0)::numeric)),
+    CONSTRAINT working_hours_not_empty CHECK ((start_time <> end_time)),
+    CONSTRAINT working_hours_start_time_check CHECK (((start_time < '24:00:00'::time without time zone) AND (EXTRACT(second FROM start_time) = (0)::numeric))),
+    CONSTRAINT working_hours_valid_from_check CHECK (isfinite(valid_from)),
+    CONSTRAINT working_hours_valid_period CHECK ((valid_until >= valid_from)),
+    CONSTRAINT working_hours_valid_until_check CHECK (isfinite(valid_until)),
+    CONSTRAINT working_hours_weekday_check CHECK (((weekday >= 1) AND (weekday <= 7)))
+);
+
+ALTER TABLE public.working_hours OWNER TO postgres;
+
+--
+-- Name: TABLE working_hours; Type: COMMENT; Schema: public; Owner: postgres
+--
+
+COMMENT ON TABLE public.working_hours IS 'Weekly working windows in the owner''s time zone; written through the working-hours RPCs.';
+
+--
+-- Name: working_hours_json(public.working_hours); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.working_hours_json(p public.working_hours) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+  select jsonb_build_object(
+    'id', p.id,
+    'weekday', p.weekday,
+    'start_time', private.time_of_day_text(p.start_time),
+    'end_time', private.time_of_day_text(p.end_time),
+    'crosses_midnight', p.end_time <= p.start_time,
+    'valid_from', p.valid_from,
+    'valid_until', p.valid_until
+  );
+$$;
+
+ALTER FUNCTION private.working_hours_json(p public.working_hours) OWNER TO postgres;
 
 --
 -- Name: book_meeting(text, timestamp with time zone, timestamp with time zone, text, jsonb, text, text, boolean, date, date, text, timestamp with time zone); Type: FUNCTION; Schema: public; Owner: postgres
@@ -3195,6 +4133,40 @@ ALTER FUNCTION public.cancel_series(p_meeting_id uuid, p_scope text, p_reason te
 COMMENT ON FUNCTION public.cancel_series(p_meeting_id uuid, p_scope text, p_reason text, p_version integer, p_now timestamp with time zone) IS 'Cancel one occurrence, this and the following ones, or a whole series (organiser only).';
 
 --
+-- Name: create_availability_override(date, text, time without time zone, time without time zone); Type: FUNCTION; Schema: public; Owner: postgres
+--
+
+CREATE FUNCTION public.create_availability_override(p_date date, p_kind text, p_start_time time without time zone DEFAULT NULL::time without time zone, p_end_time time without time zone DEFAULT NULL::time without time zone) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_uid uuid := private.lock_rules_owner();
+  v public.availability_overrides;
+begin
+  perform private.raise_if_invalid(private.availability_override_errors(
+    p_date, p_kind, p_start_time, p_end_time));
+  if (select count(*) from public.availability_overrides where user_id = v_uid and date = p_date)
+     >= private.max_overrides_per_date() then
+    perform private.raise_if_invalid(jsonb_build_array(private.field_error('date',
+      format('at most %s overrides per date', private.max_overrides_per_date()))));
+  end if;
+  insert into public.availability_overrides (user_id, date, kind, start_time, end_time)
+  values (v_uid, p_date, p_kind, p_start_time, p_end_time)
+  returning * into v;
+  return private.availability_override_json(v);
+end
+$$;
+
+ALTER FUNCTION public.create_availability_override(p_date date, p_kind text, p_start_time time without time zone, p_end_time time without time zone) OWNER TO postgres;
+
+--
+-- Name: FUNCTION create_availability_override(p_date date, p_kind text, p_start_time time without time zone, p_end_time time without time zone); Type: COMMENT; Schema: public; Owner: postgres
+--
+
+COMMENT ON FUNCTION public.create_availability_override(p_date date, p_kind text, p_start_time time without time zone, p_end_time time without time zone) IS 'Add a date override: kind available (an extra window) or unavailable (a window, or without times the whole date).';
+
+--
 -- Name: create_calendar_connection(text, text, jsonb, text, integer, text); Type: FUNCTION; Schema: public; Owner: postgres
 --
 
@@ -3246,6 +4218,68 @@ ALTER FUNCTION public.create_calendar_connection(p_provider text, p_calendar_ref
 COMMENT ON FUNCTION public.create_calendar_connection(p_provider text, p_calendar_ref text, p_credentials jsonb, p_encryption_key text, p_priority integer, p_display_name text) IS 'Link an external calendar for the signed-in user; credentials are stored encrypted with p_encryption_key, which the caller holds and the database never stores. The first sync is due at once.';
 
 --
+-- Name: create_working_hours(integer, time without time zone, time without time zone, date, date); Type: FUNCTION; Schema: public; Owner: postgres
+--
+
+CREATE FUNCTION public.create_working_hours(p_weekday integer, p_start_time time without time zone, p_end_time time without time zone, p_valid_from date DEFAULT NULL::date, p_valid_until date DEFAULT NULL::date) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_uid uuid := private.lock_rules_owner();
+  v public.working_hours;
+begin
+  perform private.raise_if_invalid(private.working_hours_errors(
+    '', p_weekday, p_start_time, p_end_time, p_valid_from, p_valid_until));
+  if (select count(*) from public.working_hours where user_id = v_uid)
+     >= private.max_working_hours_windows() then
+    perform private.raise_if_invalid(jsonb_build_array(private.field_error('weekday',
+      format('at most %s working-hours windows per user', private.max_working_hours_windows()))));
+  end if;
+  insert into public.working_hours (user_id, weekday, start_time, end_time, valid_from, valid_until)
+  values (v_uid, p_weekday, p_start_time, p_end_time, p_valid_from, p_valid_until)
+  returning * into v;
+  return private.working_hours_json(v);
+end
+$$;
+
+ALTER FUNCTION public.create_working_hours(p_weekday integer, p_start_time time without time zone, p_end_time time without time zone, p_valid_from date, p_valid_until date) OWNER TO postgres;
+
+--
+-- Name: FUNCTION create_working_hours(p_weekday integer, p_start_time time without time zone, p_end_time time without time zone, p_valid_from date, p_valid_until date); Type: COMMENT; Schema: public; Owner: postgres
+--
+
+COMMENT ON FUNCTION public.create_working_hours(p_weekday integer, p_start_time time without time zone, p_end_time time without time zone, p_valid_from date, p_valid_until date) IS 'Add a weekly window (weekday 1 = Monday ... 7 = Sunday; an end at or before the start runs past midnight).';
+
+--
+-- Name: delete_availability_override(uuid); Type: FUNCTION; Schema: public; Owner: postgres
+--
+
+CREATE FUNCTION public.delete_availability_override(p_id uuid) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_uid uuid := private.lock_rules_owner();
+  v public.availability_overrides;
+begin
+  delete from public.availability_overrides where id = p_id and user_id = v_uid returning * into v;
+  if v.id is null then
+    perform private.raise_rule_not_found('availability_override_not_found', p_id);
+  end if;
+  return private.availability_override_json(v);
+end
+$$;
+
+ALTER FUNCTION public.delete_availability_override(p_id uuid) OWNER TO postgres;
+
+--
+-- Name: FUNCTION delete_availability_override(p_id uuid); Type: COMMENT; Schema: public; Owner: postgres
+--
+
+COMMENT ON FUNCTION public.delete_availability_override(p_id uuid) IS 'Delete one of the caller''s date overrides and return it; PT404 if it is not theirs.';
+
+--
 -- Name: delete_calendar_connection(uuid); Type: FUNCTION; Schema: public; Owner: postgres
 --
 
@@ -3275,6 +4309,175 @@ ALTER FUNCTION public.delete_calendar_connection(p_connection_id uuid) OWNER TO 
 --
 
 COMMENT ON FUNCTION public.delete_calendar_connection(p_connection_id uuid) IS 'Unlink a calendar (hard delete): the connection and its encrypted credentials are removed.';
+
+--
+-- Name: delete_working_hours(uuid); Type: FUNCTION; Schema: public; Owner: postgres
+--
+
+CREATE FUNCTION public.delete_working_hours(p_id uuid) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_uid uuid := private.lock_rules_owner();
+  v public.working_hours;
+begin
+  delete from public.working_hours where id = p_id and user_id = v_uid returning * into v;
+  if v.id is null then
+    perform private.raise_rule_not_found('working_hours_not_found', p_id);
+  end if;
+  return private.working_hours_json(v);
+end
+$$;
+
+ALTER FUNCTION public.delete_working_hours(p_id uuid) OWNER TO postgres;
+
+--
+-- Name: FUNCTION delete_working_hours(p_id uuid); Type: COMMENT; Schema: public; Owner: postgres
+--
+
+COMMENT ON FUNCTION public.delete_working_hours(p_id uuid) IS 'Delete one of the caller''s weekly windows and return it; PT404 if it is not theirs.';
+
+--
+-- Name: get_availability(uuid[], timestamp with time zone, timestamp with time zone, integer, integer, text, integer, text, integer, timestamp with time zone); Type: FUNCTION; Schema: public; Owner: postgres
+--
+
+CREATE FUNCTION public.get_availability(p_user_ids uuid[], p_start timestamp with time zone, p_end timestamp with time zone, p_duration_minutes integer, p_step_minutes integer DEFAULT NULL::integer, p_time_zone text DEFAULT 'UTC'::text, p_min_attendees integer DEFAULT NULL::integer, p_cursor text DEFAULT NULL::text, p_limit integer DEFAULT 100, p_now timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    SET plan_cache_mode TO 'force_generic_plan'
+    SET jit TO 'off'
+    SET "TimeZone" TO 'UTC'
+    AS $$
+declare
+  v_now timestamptz := private.effective_now(p_now);
+  v_time_zone text := coalesce(p_time_zone, 'UTC');
+  v_step integer := coalesce(p_step_minutes, p_duration_minutes);
+  v_limit integer := coalesce(p_limit, 100);
+  v_duration interval;
+  v_from timestamptz;
+  v_users uuid[];
+  v_frees tstzmultirange[];
+  v_user_starts tstzmultirange[];
+  v_starts timestamptz[];
+  v_who jsonb[];
+begin
+  perform private.raise_if_invalid(private.availability_argument_errors(
+    p_user_ids, p_start, p_end, p_duration_minutes, p_step_minutes, p_time_zone, p_min_attendees,
+    p_cursor, p_limit));
+  v_duration := make_interval(mins => p_duration_minutes);
+  -- Later pages compute only what lies after the cursor.
+  v_from := greatest(p_start, private.decode_slot_cursor(p_cursor) + interval '1 microsecond');
+
+  -- One slot more than the page holds tells whether there is a next page.
+  if p_min_attendees is null then
+    -- Everyone: slots in the intersection of their free time.
+    select array[coalesce(range_intersect_agg(f.free), '{}')] into v_frees
+    from private.free_time(p_user_ids, v_from, p_end, v_now) f;
+
+    select array_agg(page.starts_at order by page.starts_at) into v_starts
+    from (
+      select s.starts_at
+      from private.slot_starts(v_frees, p_duration_minutes, v_step, v_time_zone) s
+      order by s.starts_at
+      limit v_limit + 1
+    ) page;
+  else
+    -- At least N: where at least N can start, by a sweep over everyone's
+    -- start ranges; then, for the page only, who is free at each start.
+    select array_agg(f.user_id order by array_position(p_user_ids, f.user_id)),
+           array_agg(private.start_ranges(f.free, v_duration) order by array_position(p_user_ids, f.user_id))
+      into v_users, v_user_starts
+    from private.free_time(p_user_ids, v_from, p_end, v_now) f;
+
+    -- slot_starts takes free time: a start set [a, b] is free time [a, b + duration).
+    select array[coalesce(range_agg(tstzrange(lower(q), upper(q) - interval '1 microsecond' + v_duration)), '{}')]
+      into v_frees
+    from unnest(private.quorum(v_user_starts, p_min_attendees)) as q;
+
+    select array_agg(page.starts_at order by page.starts_at) into v_starts
+    from (
+      select s.starts_at
+      from private.slot_starts(v_frees, p_duration_minutes, v_step, v_time_zone) s
+      order by s.starts_at
+      limit v_limit + 1
+    ) page;
+
+    select array_agg(who.ids order by who.n) into v_who
+    from (
+      select st.n, to_jsonb(array_agg(v_users[us.o] order by us.o)) as ids
+      from unnest(v_starts) with ordinality as st(at, n)
+      join unnest(v_user_starts) with ordinality as us(m, o) on us.m @> st.at
+      group by st.n
+    ) who;
+  end if;
+
+  perform set_config('timezone', v_time_zone, true);
+  return jsonb_build_object(
+    'slots', coalesce((
+      select jsonb_agg(case when v_who is null
+                            then jsonb_build_object('start', u.starts_at, 'end', u.starts_at + v_duration)
+                            else jsonb_build_object('start', u.starts_at, 'end', u.starts_at + v_duration,
+                                                    'user_ids', v_who[u.n])
+                       end order by u.n)
+      from unnest(v_starts[1:v_limit]) with ordinality as u(starts_at, n)), '[]'::jsonb),
+    'next_cursor', case when cardinality(v_starts) > v_limit
+                        then private.encode_slot_cursor(v_starts[v_limit]) end);
+end
+$$;
+
+ALTER FUNCTION public.get_availability(p_user_ids uuid[], p_start timestamp with time zone, p_end timestamp with time zone, p_duration_minutes integer, p_step_minutes integer, p_time_zone text, p_min_attendees integer, p_cursor text, p_limit integer, p_now timestamp with time zone) OWNER TO postgres;
+
+--
+-- Name: FUNCTION get_availability(p_user_ids uuid[], p_start timestamp with time zone, p_end timestamp with time zone, p_duration_minutes integer, p_step_minutes integer, p_time_zone text, p_min_attendees integer, p_cursor text, p_limit integer, p_now timestamp with time zone); Type: COMMENT; Schema: public; Owner: postgres
+--
+
+COMMENT ON FUNCTION public.get_availability(p_user_ids uuid[], p_start timestamp with time zone, p_end timestamp with time zone, p_duration_minutes integer, p_step_minutes integer, p_time_zone text, p_min_attendees integer, p_cursor text, p_limit integer, p_now timestamp with time zone) IS 'Free slots of one or more users in a window: {"slots": [{"start", "end", "user_ids"?}], "next_cursor"}. Only free/busy is revealed. See docs/availability.md.';
+
+--
+-- Name: get_availability_rules(); Type: FUNCTION; Schema: public; Owner: postgres
+--
+
+CREATE FUNCTION public.get_availability_rules() RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+declare
+  v_uid uuid := private.require_user();
+  v jsonb;
+begin
+  select jsonb_build_object(
+           'user_id', p.id,
+           'time_zone', p.time_zone,
+           'minimum_notice_minutes', p.minimum_notice_minutes,
+           'buffer_before_minutes', p.buffer_before_minutes,
+           'buffer_after_minutes', p.buffer_after_minutes,
+           'working_hours', coalesce((
+             select jsonb_agg(private.working_hours_json(w)
+                              order by w.weekday, w.start_time, w.valid_from nulls first, w.id)
+             from public.working_hours w where w.user_id = p.id), '[]'::jsonb),
+           'limits', coalesce((
+             select private.availability_limits_json(l)
+             from public.availability_limits l where l.user_id = p.id),
+             jsonb_build_object('earliest_start', null, 'latest_end', null,
+                                'horizon_days', null, 'max_meetings_per_day', null)))
+    into v
+  from public.profiles p
+  where p.id = v_uid and p.deleted_at is null;
+  if v is null then
+    perform private.raise_error(403, 'account_unavailable', 'your account has no active profile');
+  end if;
+  return v;
+end
+$$;
+
+ALTER FUNCTION public.get_availability_rules() OWNER TO postgres;
+
+--
+-- Name: FUNCTION get_availability_rules(); Type: COMMENT; Schema: public; Owner: postgres
+--
+
+COMMENT ON FUNCTION public.get_availability_rules() IS 'The caller''s time zone, notice, buffers, weekly working hours and limits.';
 
 --
 -- Name: get_meeting(uuid); Type: FUNCTION; Schema: public; Owner: postgres
@@ -3339,6 +4542,67 @@ ALTER FUNCTION public.get_meeting_history(p_meeting_id uuid) OWNER TO postgres;
 COMMENT ON FUNCTION public.get_meeting_history(p_meeting_id uuid) IS 'The audit trail of a meeting and its attendees, for its participants.';
 
 --
+-- Name: get_series(uuid); Type: FUNCTION; Schema: public; Owner: postgres
+--
+
+CREATE FUNCTION public.get_series(p_series_id uuid) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+declare
+  v jsonb;
+begin
+  select private.series_json(s.id) into v from public.meeting_series s where s.id = p_series_id;
+  if v is null then
+    perform private.raise_error(404, 'series_not_found', 'series not found',
+      jsonb_build_object('series_id', p_series_id));
+  end if;
+  return jsonb_build_object(
+    'series', v,
+    'occurrences', coalesce((
+      select jsonb_agg(jsonb_build_object('id', m.id, 'start', m.start_at, 'end', m.end_at,
+                                          'recurrence_id', m.recurrence_id, 'status', m.status)
+                       order by m.start_at)
+      from public.meetings m where m.series_id = p_series_id), '[]'::jsonb));
+end
+$$;
+
+ALTER FUNCTION public.get_series(p_series_id uuid) OWNER TO postgres;
+
+--
+-- Name: list_availability_overrides(date, date); Type: FUNCTION; Schema: public; Owner: postgres
+--
+
+CREATE FUNCTION public.list_availability_overrides(p_from date DEFAULT NULL::date, p_to date DEFAULT NULL::date) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+begin
+  perform private.require_user();
+  if p_to < p_from then
+    perform private.raise_if_invalid(jsonb_build_array(
+      private.field_error('to', 'must not be before from')));
+  end if;
+  return coalesce((
+    select jsonb_agg(private.availability_override_json(o)
+                     order by o.date, o.start_time nulls first, o.id)
+    from public.availability_overrides o
+    where o.user_id = (select auth.uid())
+      and (p_from is null or o.date >= p_from)
+      and (p_to is null or o.date <= p_to)
+  ), '[]'::jsonb);
+end
+$$;
+
+ALTER FUNCTION public.list_availability_overrides(p_from date, p_to date) OWNER TO postgres;
+
+--
+-- Name: FUNCTION list_availability_overrides(p_from date, p_to date); Type: COMMENT; Schema: public; Owner: postgres
+--
+
+COMMENT ON FUNCTION public.list_availability_overrides(p_from date, p_to date) IS 'The caller''s date overrides between two local dates (inclusive; either may be omitted).';
+
+--
 -- Name: list_calendar_connections(); Type: FUNCTION; Schema: public; Owner: postgres
 --
 
@@ -3358,6 +4622,105 @@ ALTER FUNCTION public.list_calendar_connections() OWNER TO postgres;
 --
 
 COMMENT ON FUNCTION public.list_calendar_connections() IS 'The signed-in user''s calendar connections (RLS decides), highest priority first.';
+
+--
+-- Name: replace_working_hours(jsonb); Type: FUNCTION; Schema: public; Owner: postgres
+--
+
+CREATE FUNCTION public.replace_working_hours(p_working_hours jsonb) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $_$
+declare
+  v_uid uuid := private.lock_rules_owner();
+  v_errors jsonb := '[]'::jsonb;
+  v_rows jsonb := '[]'::jsonb;
+  v_item jsonb;
+  v_index integer;
+  v_prefix text;
+  v_weekday integer;
+  v_start time;
+  v_end time;
+  v_from date;
+  v_until date;
+  v_item_errors jsonb;
+begin
+  if p_working_hours is null or jsonb_typeof(p_working_hours) <> 'array' then
+    perform private.raise_if_invalid(jsonb_build_array(
+      private.field_error('working_hours', 'must be an array of windows')));
+  end if;
+  if jsonb_array_length(p_working_hours) > private.max_working_hours_windows() then
+    perform private.raise_if_invalid(jsonb_build_array(private.field_error('working_hours',
+      format('at most %s working-hours windows per user', private.max_working_hours_windows()))));
+  end if;
+
+  for v_item, v_index in
+    select e, (o - 1)::integer from jsonb_array_elements(p_working_hours) with ordinality as t(e, o)
+  loop
+    v_prefix := format('working_hours[%s].', v_index);
+    if jsonb_typeof(v_item) <> 'object' then
+      v_errors := v_errors || private.field_error(rtrim(v_prefix, '.'),
+        'must be an object with weekday, start_time and end_time');
+      continue;
+    end if;
+    v_item_errors := '[]'::jsonb;
+    v_weekday := case when jsonb_typeof(v_item -> 'weekday') = 'number'
+                       and (v_item ->> 'weekday') ~ '^[1-7]$'
+                      then (v_item ->> 'weekday')::integer end;
+    if v_weekday is null then
+      v_item_errors := v_item_errors || private.field_error(v_prefix || 'weekday',
+        'must be 1 (Monday) to 7 (Sunday)');
+    end if;
+    v_start := private.parse_time_of_day(v_item ->> 'start_time');
+    if v_start is null or jsonb_typeof(v_item -> 'start_time') <> 'string' then
+      v_item_errors := v_item_errors || private.field_error(v_prefix || 'start_time',
+        'must be a time of day "HH:MM"');
+    end if;
+    v_end := private.parse_time_of_day(v_item ->> 'end_time');
+    if v_end is null or jsonb_typeof(v_item -> 'end_time') <> 'string' then
+      v_item_errors := v_item_errors || private.field_error(v_prefix || 'end_time',
+        'must be a time of day "HH:MM" (24:00 for the end of the day)');
+    end if;
+    v_from := private.parse_date(v_item ->> 'valid_from');
+    if coalesce(jsonb_typeof(v_item -> 'valid_from'), 'null') <> 'null' and v_from is null then
+      v_item_errors := v_item_errors || private.field_error(v_prefix || 'valid_from',
+        'must be a date "YYYY-MM-DD" or null');
+    end if;
+    v_until := private.parse_date(v_item ->> 'valid_until');
+    if coalesce(jsonb_typeof(v_item -> 'valid_until'), 'null') <> 'null' and v_until is null then
+      v_item_errors := v_item_errors || private.field_error(v_prefix || 'valid_until',
+        'must be a date "YYYY-MM-DD" or null');
+    end if;
+    if jsonb_array_length(v_item_errors) = 0 then
+      v_item_errors := private.working_hours_errors(v_prefix, v_weekday, v_start, v_end, v_from, v_until);
+    end if;
+    v_errors := v_errors || v_item_errors;
+    v_rows := v_rows || jsonb_build_object('weekday', v_weekday, 'start_time', v_start,
+                                           'end_time', v_end, 'valid_from', v_from,
+                                           'valid_until', v_until);
+  end loop;
+  perform private.raise_if_invalid(v_errors);
+
+  delete from public.working_hours where user_id = v_uid;
+  insert into public.working_hours (user_id, weekday, start_time, end_time, valid_from, valid_until)
+  select v_uid, (r ->> 'weekday')::smallint, (r ->> 'start_time')::time, (r ->> 'end_time')::time,
+         (r ->> 'valid_from')::date, (r ->> 'valid_until')::date
+  from jsonb_array_elements(v_rows) r;
+
+  return coalesce((
+    select jsonb_agg(private.working_hours_json(w)
+                     order by w.weekday, w.start_time, w.valid_from nulls first, w.id)
+    from public.working_hours w where w.user_id = v_uid), '[]'::jsonb);
+end
+$_$;
+
+ALTER FUNCTION public.replace_working_hours(p_working_hours jsonb) OWNER TO postgres;
+
+--
+-- Name: FUNCTION replace_working_hours(p_working_hours jsonb); Type: COMMENT; Schema: public; Owner: postgres
+--
+
+COMMENT ON FUNCTION public.replace_working_hours(p_working_hours jsonb) IS 'Replace all of the caller''s weekly windows at once; every bad field is reported together (PT422).';
 
 --
 -- Name: request_calendar_sync(uuid, timestamp with time zone); Type: FUNCTION; Schema: public; Owner: postgres
@@ -3495,6 +4858,95 @@ ALTER FUNCTION public.respond_to_meeting(p_meeting_id uuid, p_response text, p_n
 --
 
 COMMENT ON FUNCTION public.respond_to_meeting(p_meeting_id uuid, p_response text, p_now timestamp with time zone) IS 'RSVP as an attendee: accepted, declined (frees your time) or tentative.';
+
+--
+-- Name: set_availability_limits(time without time zone, time without time zone, integer, integer); Type: FUNCTION; Schema: public; Owner: postgres
+--
+
+CREATE FUNCTION public.set_availability_limits(p_earliest_start time without time zone DEFAULT NULL::time without time zone, p_latest_end time without time zone DEFAULT NULL::time without time zone, p_horizon_days integer DEFAULT NULL::integer, p_max_meetings_per_day integer DEFAULT NULL::integer) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_uid uuid := private.lock_rules_owner();
+  v public.availability_limits;
+begin
+  perform private.raise_if_invalid((
+    select coalesce(jsonb_agg(private.field_error(f, m)), '[]'::jsonb)
+    from (
+      select 'earliest_start' as f, private.time_of_day_problem(p_earliest_start, false) as m
+      where p_earliest_start is not null
+        and private.time_of_day_problem(p_earliest_start, false) is not null
+      union all
+      select 'latest_end', private.time_of_day_problem(p_latest_end, true)
+      where p_latest_end is not null and private.time_of_day_problem(p_latest_end, true) is not null
+      union all
+      select 'latest_end', 'must be after earliest_start' where p_latest_end <= p_earliest_start
+      union all
+      select 'horizon_days', 'must be between 0 and 3650' where p_horizon_days not between 0 and 3650
+      union all
+      select 'max_meetings_per_day', 'must be between 1 and 1000'
+      where p_max_meetings_per_day not between 1 and 1000
+    ) problems));
+
+  insert into public.availability_limits (user_id, earliest_start, latest_end, horizon_days,
+                                          max_meetings_per_day)
+  values (v_uid, p_earliest_start, p_latest_end, p_horizon_days, p_max_meetings_per_day)
+  on conflict (user_id) do update
+  set earliest_start = excluded.earliest_start,
+      latest_end = excluded.latest_end,
+      horizon_days = excluded.horizon_days,
+      max_meetings_per_day = excluded.max_meetings_per_day
+  returning * into v;
+  return private.availability_limits_json(v);
+end
+$$;
+
+ALTER FUNCTION public.set_availability_limits(p_earliest_start time without time zone, p_latest_end time without time zone, p_horizon_days integer, p_max_meetings_per_day integer) OWNER TO postgres;
+
+--
+-- Name: FUNCTION set_availability_limits(p_earliest_start time without time zone, p_latest_end time without time zone, p_horizon_days integer, p_max_meetings_per_day integer); Type: COMMENT; Schema: public; Owner: postgres
+--
+
+COMMENT ON FUNCTION public.set_availability_limits(p_earliest_start time without time zone, p_latest_end time without time zone, p_horizon_days integer, p_max_meetings_per_day integer) IS 'Set the caller''s limits: earliest start, latest end (local times), horizon in days, meetings per day. Null: no limit.';
+
+--
+-- Name: update_availability_override(uuid, date, text, time without time zone, time without time zone); Type: FUNCTION; Schema: public; Owner: postgres
+--
+
+CREATE FUNCTION public.update_availability_override(p_id uuid, p_date date, p_kind text, p_start_time time without time zone DEFAULT NULL::time without time zone, p_end_time time without time zone DEFAULT NULL::time without time zone) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_uid uuid := private.lock_rules_owner();
+  v public.availability_overrides;
+begin
+  if not exists (select 1 from public.availability_overrides where id = p_id and user_id = v_uid) then
+    perform private.raise_rule_not_found('availability_override_not_found', p_id);
+  end if;
+  perform private.raise_if_invalid(private.availability_override_errors(
+    p_date, p_kind, p_start_time, p_end_time));
+  if (select count(*) from public.availability_overrides
+      where user_id = v_uid and date = p_date and id <> p_id) >= private.max_overrides_per_date() then
+    perform private.raise_if_invalid(jsonb_build_array(private.field_error('date',
+      format('at most %s overrides per date', private.max_overrides_per_date()))));
+  end if;
+  update public.availability_overrides
+  set date = p_date, kind = p_kind, start_time = p_start_time, end_time = p_end_time
+  where id = p_id and user_id = v_uid
+  returning * into v;
+  return private.availability_override_json(v);
+end
+$$;
+
+ALTER FUNCTION public.update_availability_override(p_id uuid, p_date date, p_kind text, p_start_time time without time zone, p_end_time time without time zone) OWNER TO postgres;
+
+--
+-- Name: FUNCTION update_availability_override(p_id uuid, p_date date, p_kind text, p_start_time time without time zone, p_end_time time without time zone); Type: COMMENT; Schema: public; Owner: postgres
+--
+
+COMMENT ON FUNCTION public.update_availability_override(p_id uuid, p_date date, p_kind text, p_start_time time without time zone, p_end_time time without time zone) IS 'Replace one of the caller''s date overrides; PT404 if it is not theirs.';
 
 --
 -- Name: update_meeting(uuid, integer, text, text, text, timestamp with time zone, timestamp with time zone, text, boolean, date, date, jsonb, timestamp with time zone); Type: FUNCTION; Schema: public; Owner: postgres
@@ -3950,6 +5402,15 @@ begin
                                                                    v_end, target.all_day, target.id)));
   end;
 
+  -- A split leaves the original series shorter: its attendees' calendars
+  -- learn its new end from an update of it.
+  if target.id <> s.id then
+    perform private.enqueue_meeting_notice(
+      (select x.id from public.meetings x where x.series_id = s.id and x.status = 'confirmed'
+       order by x.start_at desc limit 1),
+      'update', null, jsonb_build_object('series_id', s.id, 'scope', 'all', 'series_ended_by_split', true));
+  end if;
+
   -- One notice for the change, on the first affected occurrence.
   perform private.enqueue_meeting_notice(
     (select x.id from public.meetings x where x.series_id = target.id and x.start_at > v_now and x.status = 'confirmed'
@@ -3971,6 +5432,40 @@ ALTER FUNCTION public.update_series(p_meeting_id uuid, p_version integer, p_scop
 --
 
 COMMENT ON FUNCTION public.update_series(p_meeting_id uuid, p_version integer, p_scope text, p_title text, p_description text, p_location text, p_start timestamp with time zone, p_end timestamp with time zone, p_recurrence text, p_attendees jsonb, p_now timestamp with time zone) IS 'Change one occurrence, this and the following ones (splits the series), or all future occurrences.';
+
+--
+-- Name: update_working_hours(uuid, integer, time without time zone, time without time zone, date, date); Type: FUNCTION; Schema: public; Owner: postgres
+--
+
+CREATE FUNCTION public.update_working_hours(p_id uuid, p_weekday integer, p_start_time time without time zone, p_end_time time without time zone, p_valid_from date DEFAULT NULL::date, p_valid_until date DEFAULT NULL::date) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_uid uuid := private.lock_rules_owner();
+  v public.working_hours;
+begin
+  if not exists (select 1 from public.working_hours where id = p_id and user_id = v_uid) then
+    perform private.raise_rule_not_found('working_hours_not_found', p_id);
+  end if;
+  perform private.raise_if_invalid(private.working_hours_errors(
+    '', p_weekday, p_start_time, p_end_time, p_valid_from, p_valid_until));
+  update public.working_hours
+  set weekday = p_weekday, start_time = p_start_time, end_time = p_end_time,
+      valid_from = p_valid_from, valid_until = p_valid_until
+  where id = p_id and user_id = v_uid
+  returning * into v;
+  return private.working_hours_json(v);
+end
+$$;
+
+ALTER FUNCTION public.update_working_hours(p_id uuid, p_weekday integer, p_start_time time without time zone, p_end_time time without time zone, p_valid_from date, p_valid_until date) OWNER TO postgres;
+
+--
+-- Name: FUNCTION update_working_hours(p_id uuid, p_weekday integer, p_start_time time without time zone, p_end_time time without time zone, p_valid_from date, p_valid_until date); Type: COMMENT; Schema: public; Owner: postgres
+--
+
+COMMENT ON FUNCTION public.update_working_hours(p_id uuid, p_weekday integer, p_start_time time without time zone, p_end_time time without time zone, p_valid_from date, p_valid_until date) IS 'Replace one of the caller''s weekly windows; PT404 if it is not theirs.';
 
 --
 -- Name: audit_log; Type: TABLE; Schema: private; Owner: postgres
@@ -4121,7 +5616,7 @@ CREATE TABLE private.email_outbox (
     CONSTRAINT email_outbox_attempts_check CHECK ((attempts >= 0)),
     CONSTRAINT email_outbox_dead_explained CHECK (((status = 'dead'::text) = (dead_reason IS NOT NULL))),
     CONSTRAINT email_outbox_dead_reason_check CHECK ((dead_reason = ANY (ARRAY['permanent_error'::text, 'attempts_exhausted'::text, 'render_error'::text]))),
-    CONSTRAINT email_outbox_kind_check CHECK ((kind = ANY (ARRAY['confirmation'::text, 'update'::text, 'reschedule'::text, 'cancellation'::text, 'reminder_24h'::text, 'reminder_1h'::text]))),
+    CONSTRAINT email_outbox_kind_check CHECK ((kind = ANY (ARRAY['confirmation'::text, 'update'::text, 'reschedule'::text, 'cancellation'::text, 'reminder_24h'::text, 'reminder_1h'::text, 'series_conflict'::text]))),
     CONSTRAINT email_outbox_last_error_check CHECK ((char_length(last_error) <= 2000)),
     CONSTRAINT email_outbox_lease_while_sending CHECK (((status = 'sending'::text) = ((lease_token IS NOT NULL) AND (leased_until IS NOT NULL)))),
     CONSTRAINT email_outbox_not_before_due CHECK ((next_attempt_at >= due_at)),
@@ -4206,6 +5701,43 @@ CREATE UNLOGGED TABLE private.email_wakeups (
 ALTER TABLE private.email_wakeups OWNER TO postgres;
 
 --
+-- Name: external_busy; Type: TABLE; Schema: private; Owner: postgres
+--
+
+CREATE TABLE private.external_busy (
+    id bigint NOT NULL,
+    user_id uuid NOT NULL,
+    connection_id uuid,
+    external_id text NOT NULL,
+    range tstzrange NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT external_busy_external_id_check CHECK (((char_length(external_id) >= 1) AND (char_length(external_id) <= 1024))),
+    CONSTRAINT external_busy_range_check CHECK (((NOT isempty(range)) AND (NOT lower_inf(range)) AND (NOT upper_inf(range))))
+);
+
+ALTER TABLE private.external_busy OWNER TO postgres;
+
+--
+-- Name: TABLE external_busy; Type: COMMENT; Schema: private; Owner: postgres
+--
+
+COMMENT ON TABLE private.external_busy IS 'Busy blocks from external calendars, one per (user, connection, event occurrence). Free events are never stored.';
+
+--
+-- Name: external_busy_id_seq; Type: SEQUENCE; Schema: private; Owner: postgres
+--
+
+ALTER TABLE private.external_busy ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME private.external_busy_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
 -- Name: rate_limit_buckets; Type: TABLE; Schema: private; Owner: postgres
 --
 
@@ -4263,8 +5795,14 @@ CREATE TABLE private.settings (
     max_meeting_minutes integer DEFAULT 1440 NOT NULL,
     max_all_day_days integer DEFAULT 31 NOT NULL,
     max_attendees integer DEFAULT 100 NOT NULL,
+    availability_max_window_days integer DEFAULT 92 NOT NULL,
+    availability_max_users integer DEFAULT 100 NOT NULL,
+    availability_max_limit integer DEFAULT 1000 NOT NULL,
     series_horizon_days integer DEFAULT 365 NOT NULL,
     max_series_occurrences integer DEFAULT 1000 NOT NULL,
+    CONSTRAINT settings_availability_max_limit_check CHECK (((availability_max_limit >= 1) AND (availability_max_limit <= 10000))),
+    CONSTRAINT settings_availability_max_users_check CHECK (((availability_max_users >= 1) AND (availability_max_users <= 1000))),
+    CONSTRAINT settings_availability_max_window_days_check CHECK (((availability_max_window_days >= 1) AND (availability_max_window_days <= 366))),
     CONSTRAINT settings_max_all_day_days_check CHECK (((max_all_day_days >= 1) AND (max_all_day_days <= 366))),
     CONSTRAINT settings_max_attendees_check CHECK (((max_attendees >= 1) AND (max_attendees <= 1000))),
     CONSTRAINT settings_max_meeting_minutes_check CHECK (((max_meeting_minutes >= 5) AND (max_meeting_minutes <= 10080))),
@@ -4408,6 +5946,20 @@ ALTER TABLE ONLY private.email_wakeups
     ADD CONSTRAINT email_wakeups_pkey PRIMARY KEY (second);
 
 --
+-- Name: external_busy external_busy_one_per_event; Type: CONSTRAINT; Schema: private; Owner: postgres
+--
+
+ALTER TABLE ONLY private.external_busy
+    ADD CONSTRAINT external_busy_one_per_event UNIQUE NULLS NOT DISTINCT (user_id, connection_id, external_id);
+
+--
+-- Name: external_busy external_busy_pkey; Type: CONSTRAINT; Schema: private; Owner: postgres
+--
+
+ALTER TABLE ONLY private.external_busy
+    ADD CONSTRAINT external_busy_pkey PRIMARY KEY (id);
+
+--
 -- Name: rate_limit_buckets rate_limit_buckets_pkey; Type: CONSTRAINT; Schema: private; Owner: postgres
 --
 
@@ -4462,6 +6014,27 @@ ALTER TABLE ONLY public.attendees
 
 ALTER TABLE ONLY public.attendees
     ADD CONSTRAINT attendees_pkey PRIMARY KEY (id);
+
+--
+-- Name: availability_limits availability_limits_pkey; Type: CONSTRAINT; Schema: public; Owner: postgres
+--
+
+ALTER TABLE ONLY public.availability_limits
+    ADD CONSTRAINT availability_limits_pkey PRIMARY KEY (id);
+
+--
+-- Name: availability_limits availability_limits_user_id_key; Type: CONSTRAINT; Schema: public; Owner: postgres
+--
+
+ALTER TABLE ONLY public.availability_limits
+    ADD CONSTRAINT availability_limits_user_id_key UNIQUE (user_id);
+
+--
+-- Name: availability_overrides availability_overrides_pkey; Type: CONSTRAINT; Schema: public; Owner: postgres
+--
+
+ALTER TABLE ONLY public.availability_overrides
+    ADD CONSTRAINT availability_overrides_pkey PRIMARY KEY (id);
 
 --
 -- Name: calendar_connections calendar_connections_once_per_owner; Type: CONSTRAINT; Schema: public; Owner: postgres
@@ -4520,6 +6093,13 @@ ALTER TABLE ONLY public.profiles
     ADD CONSTRAINT profiles_pkey PRIMARY KEY (id);
 
 --
+-- Name: working_hours working_hours_pkey; Type: CONSTRAINT; Schema: public; Owner: postgres
+--
+
+ALTER TABLE ONLY public.working_hours
+    ADD CONSTRAINT working_hours_pkey PRIMARY KEY (id);
+
+--
 -- Name: audit_log_actor_idx; Type: INDEX; Schema: private; Owner: postgres
 --
 
@@ -4574,6 +6154,18 @@ CREATE INDEX email_outbox_recipient_user_idx ON private.email_outbox USING btree
 CREATE INDEX email_outbox_scheduled_idx ON private.email_outbox USING btree (due_at) WHERE (status = 'scheduled'::text);
 
 --
+-- Name: external_busy_connection_idx; Type: INDEX; Schema: private; Owner: postgres
+--
+
+CREATE INDEX external_busy_connection_idx ON private.external_busy USING btree (connection_id) WHERE (connection_id IS NOT NULL);
+
+--
+-- Name: external_busy_user_range_idx; Type: INDEX; Schema: private; Owner: postgres
+--
+
+CREATE INDEX external_busy_user_range_idx ON private.external_busy USING gist (user_id, range);
+
+--
 -- Name: rate_limit_buckets_window_idx; Type: INDEX; Schema: private; Owner: postgres
 --
 
@@ -4590,6 +6182,12 @@ CREATE UNIQUE INDEX attendees_one_organizer ON public.attendees USING btree (mee
 --
 
 CREATE INDEX attendees_user_meeting_idx ON public.attendees USING btree (user_id, meeting_id) WHERE (user_id IS NOT NULL);
+
+--
+-- Name: availability_overrides_user_date_idx; Type: INDEX; Schema: public; Owner: postgres
+--
+
+CREATE INDEX availability_overrides_user_date_idx ON public.availability_overrides USING btree (user_id, date);
 
 --
 -- Name: calendar_connections_due_idx; Type: INDEX; Schema: public; Owner: postgres
@@ -4628,6 +6226,12 @@ CREATE INDEX meetings_start_idx ON public.meetings USING btree (start_at);
 CREATE UNIQUE INDEX profiles_email_key ON public.profiles USING btree (email) WHERE ((deleted_at IS NULL) AND (email IS NOT NULL));
 
 --
+-- Name: working_hours_user_weekday_idx; Type: INDEX; Schema: public; Owner: postgres
+--
+
+CREATE INDEX working_hours_user_weekday_idx ON public.working_hours USING btree (user_id, weekday);
+
+--
 -- Name: calendar_credentials calendar_credentials_touch; Type: TRIGGER; Schema: private; Owner: postgres
 --
 
@@ -4644,6 +6248,12 @@ CREATE TRIGGER email_outbox_touch BEFORE UPDATE ON private.email_outbox FOR EACH
 --
 
 CREATE TRIGGER email_outbox_wake_sender AFTER INSERT ON private.email_outbox REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.wake_sender_for_due_mail();
+
+--
+-- Name: external_busy external_busy_touch; Type: TRIGGER; Schema: private; Owner: postgres
+--
+
+CREATE TRIGGER external_busy_touch BEFORE UPDATE ON private.external_busy FOR EACH ROW EXECUTE FUNCTION private.touch_updated_at();
 
 --
 -- Name: attendees attendees_audit_delete; Type: TRIGGER; Schema: public; Owner: postgres
@@ -4698,6 +6308,54 @@ CREATE TRIGGER attendees_sync_reminders_on_change AFTER UPDATE OF email, respons
 --
 
 CREATE TRIGGER attendees_touch BEFORE UPDATE ON public.attendees FOR EACH ROW EXECUTE FUNCTION private.touch_updated_at();
+
+--
+-- Name: availability_limits availability_limits_audit_delete; Type: TRIGGER; Schema: public; Owner: postgres
+--
+
+CREATE TRIGGER availability_limits_audit_delete AFTER DELETE ON public.availability_limits REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.audit_deleted_rows();
+
+--
+-- Name: availability_limits availability_limits_audit_insert; Type: TRIGGER; Schema: public; Owner: postgres
+--
+
+CREATE TRIGGER availability_limits_audit_insert AFTER INSERT ON public.availability_limits REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.audit_inserted_rows();
+
+--
+-- Name: availability_limits availability_limits_audit_update; Type: TRIGGER; Schema: public; Owner: postgres
+--
+
+CREATE TRIGGER availability_limits_audit_update AFTER UPDATE ON public.availability_limits REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.audit_updated_rows();
+
+--
+-- Name: availability_limits availability_limits_touch; Type: TRIGGER; Schema: public; Owner: postgres
+--
+
+CREATE TRIGGER availability_limits_touch BEFORE UPDATE ON public.availability_limits FOR EACH ROW EXECUTE FUNCTION private.touch_updated_at();
+
+--
+-- Name: availability_overrides availability_overrides_audit_delete; Type: TRIGGER; Schema: public; Owner: postgres
+--
+
+CREATE TRIGGER availability_overrides_audit_delete AFTER DELETE ON public.availability_overrides REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.audit_deleted_rows();
+
+--
+-- Name: availability_overrides availability_overrides_audit_insert; Type: TRIGGER; Schema: public; Owner: postgres
+--
+
+CREATE TRIGGER availability_overrides_audit_insert AFTER INSERT ON public.availability_overrides REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.audit_inserted_rows();
+
+--
+-- Name: availability_overrides availability_overrides_audit_update; Type: TRIGGER; Schema: public; Owner: postgres
+--
+
+CREATE TRIGGER availability_overrides_audit_update AFTER UPDATE ON public.availability_overrides REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.audit_updated_rows();
+
+--
+-- Name: availability_overrides availability_overrides_touch; Type: TRIGGER; Schema: public; Owner: postgres
+--
+
+CREATE TRIGGER availability_overrides_touch BEFORE UPDATE ON public.availability_overrides FOR EACH ROW EXECUTE FUNCTION private.touch_updated_at();
 
 --
 -- Name: calendar_connections calendar_connections_touch; Type: TRIGGER; Schema: public; Owner: postgres
@@ -4778,6 +6436,36 @@ CREATE TRIGGER profiles_check BEFORE INSERT OR UPDATE ON public.profiles FOR EAC
 CREATE TRIGGER profiles_check_locale BEFORE INSERT OR UPDATE OF locale ON public.profiles FOR EACH ROW EXECUTE FUNCTION private.check_profile_locale();
 
 --
+-- Name: profiles profiles_default_working_hours; Type: TRIGGER; Schema: public; Owner: postgres
+--
+
+CREATE TRIGGER profiles_default_working_hours AFTER INSERT ON public.profiles FOR EACH ROW EXECUTE FUNCTION private.default_working_hours_for_new_profile();
+
+--
+-- Name: working_hours working_hours_audit_delete; Type: TRIGGER; Schema: public; Owner: postgres
+--
+
+CREATE TRIGGER working_hours_audit_delete AFTER DELETE ON public.working_hours REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.audit_deleted_rows();
+
+--
+-- Name: working_hours working_hours_audit_insert; Type: TRIGGER; Schema: public; Owner: postgres
+--
+
+CREATE TRIGGER working_hours_audit_insert AFTER INSERT ON public.working_hours REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.audit_inserted_rows();
+
+--
+-- Name: working_hours working_hours_audit_update; Type: TRIGGER; Schema: public; Owner: postgres
+--
+
+CREATE TRIGGER working_hours_audit_update AFTER UPDATE ON public.working_hours REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.audit_updated_rows();
+
+--
+-- Name: working_hours working_hours_touch; Type: TRIGGER; Schema: public; Owner: postgres
+--
+
+CREATE TRIGGER working_hours_touch BEFORE UPDATE ON public.working_hours FOR EACH ROW EXECUTE FUNCTION private.touch_updated_at();
+
+--
 -- Name: busy_blocks busy_blocks_meeting_id_fkey; Type: FK CONSTRAINT; Schema: private; Owner: postgres
 --
 
@@ -4820,6 +6508,13 @@ ALTER TABLE ONLY private.email_outbox
     ADD CONSTRAINT email_outbox_recipient_user_id_fkey FOREIGN KEY (recipient_user_id) REFERENCES public.profiles(id);
 
 --
+-- Name: external_busy external_busy_user_id_fkey; Type: FK CONSTRAINT; Schema: private; Owner: postgres
+--
+
+ALTER TABLE ONLY private.external_busy
+    ADD CONSTRAINT external_busy_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.profiles(id);
+
+--
 -- Name: series_conflicts series_conflicts_series_id_fkey; Type: FK CONSTRAINT; Schema: private; Owner: postgres
 --
 
@@ -4839,6 +6534,20 @@ ALTER TABLE ONLY public.attendees
 
 ALTER TABLE ONLY public.attendees
     ADD CONSTRAINT attendees_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.profiles(id);
+
+--
+-- Name: availability_limits availability_limits_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: postgres
+--
+
+ALTER TABLE ONLY public.availability_limits
+    ADD CONSTRAINT availability_limits_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.profiles(id);
+
+--
+-- Name: availability_overrides availability_overrides_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: postgres
+--
+
+ALTER TABLE ONLY public.availability_overrides
+    ADD CONSTRAINT availability_overrides_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.profiles(id);
 
 --
 -- Name: calendar_connections calendar_connections_owner_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: postgres
@@ -4867,6 +6576,13 @@ ALTER TABLE ONLY public.meetings
 
 ALTER TABLE ONLY public.meetings
     ADD CONSTRAINT meetings_series_id_fkey FOREIGN KEY (series_id) REFERENCES public.meeting_series(id);
+
+--
+-- Name: working_hours working_hours_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: postgres
+--
+
+ALTER TABLE ONLY public.working_hours
+    ADD CONSTRAINT working_hours_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.profiles(id);
 
 --
 -- Name: email_outbox Organisers can read the notices about their meetings; Type: POLICY; Schema: private; Owner: postgres
@@ -4917,6 +6633,12 @@ ALTER TABLE private.email_settings ENABLE ROW LEVEL SECURITY;
 ALTER TABLE private.email_wakeups ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: external_busy; Type: ROW SECURITY; Schema: private; Owner: postgres
+--
+
+ALTER TABLE private.external_busy ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: rate_limit_buckets; Type: ROW SECURITY; Schema: private; Owner: postgres
 --
 
@@ -4965,6 +6687,18 @@ CREATE POLICY "Participants can read a meeting's attendees" ON public.attendees 
 CREATE POLICY "Users can read profiles of people they meet" ON public.profiles FOR SELECT TO authenticated USING ((id IN ( SELECT private.co_participant_ids() AS co_participant_ids)));
 
 --
+-- Name: availability_limits Users can read their own availability limits; Type: POLICY; Schema: public; Owner: postgres
+--
+
+CREATE POLICY "Users can read their own availability limits" ON public.availability_limits FOR SELECT TO authenticated USING ((user_id = ( SELECT auth.uid() AS uid)));
+
+--
+-- Name: availability_overrides Users can read their own availability overrides; Type: POLICY; Schema: public; Owner: postgres
+--
+
+CREATE POLICY "Users can read their own availability overrides" ON public.availability_overrides FOR SELECT TO authenticated USING ((user_id = ( SELECT auth.uid() AS uid)));
+
+--
 -- Name: calendar_connections Users can read their own calendar connections; Type: POLICY; Schema: public; Owner: postgres
 --
 
@@ -4977,6 +6711,12 @@ CREATE POLICY "Users can read their own calendar connections" ON public.calendar
 CREATE POLICY "Users can read their own profile" ON public.profiles FOR SELECT TO authenticated USING ((id = ( SELECT auth.uid() AS uid)));
 
 --
+-- Name: working_hours Users can read their own working hours; Type: POLICY; Schema: public; Owner: postgres
+--
+
+CREATE POLICY "Users can read their own working hours" ON public.working_hours FOR SELECT TO authenticated USING ((user_id = ( SELECT auth.uid() AS uid)));
+
+--
 -- Name: profiles Users can update their own profile; Type: POLICY; Schema: public; Owner: postgres
 --
 
@@ -4987,6 +6727,18 @@ CREATE POLICY "Users can update their own profile" ON public.profiles FOR UPDATE
 --
 
 ALTER TABLE public.attendees ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: availability_limits; Type: ROW SECURITY; Schema: public; Owner: postgres
+--
+
+ALTER TABLE public.availability_limits ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: availability_overrides; Type: ROW SECURITY; Schema: public; Owner: postgres
+--
+
+ALTER TABLE public.availability_overrides ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: calendar_connections; Type: ROW SECURITY; Schema: public; Owner: postgres
@@ -5011,6 +6763,12 @@ ALTER TABLE public.meetings ENABLE ROW LEVEL SECURITY;
 --
 
 ALTER TABLE public.profiles ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: working_hours; Type: ROW SECURITY; Schema: public; Owner: postgres
+--
+
+ALTER TABLE public.working_hours ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: SCHEMA public; Type: ACL; Schema: -; Owner: pg_database_owner
@@ -5059,6 +6817,46 @@ REVOKE ALL ON FUNCTION private.audit_inserted_rows() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION private.audit_updated_rows() FROM PUBLIC;
+
+--
+-- Name: FUNCTION availability_argument_errors(p_user_ids uuid[], p_start timestamp with time zone, p_end timestamp with time zone, p_duration_minutes integer, p_step_minutes integer, p_time_zone text, p_min_attendees integer, p_cursor text, p_limit integer); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.availability_argument_errors(p_user_ids uuid[], p_start timestamp with time zone, p_end timestamp with time zone, p_duration_minutes integer, p_step_minutes integer, p_time_zone text, p_min_attendees integer, p_cursor text, p_limit integer) FROM PUBLIC;
+
+--
+-- Name: TABLE availability_limits; Type: ACL; Schema: public; Owner: postgres
+--
+
+GRANT SELECT ON TABLE public.availability_limits TO authenticated;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.availability_limits TO service_role;
+
+--
+-- Name: FUNCTION availability_limits_json(p public.availability_limits); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.availability_limits_json(p public.availability_limits) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.availability_limits_json(p public.availability_limits) TO authenticated;
+
+--
+-- Name: FUNCTION availability_override_errors(p_date date, p_kind text, p_start_time time without time zone, p_end_time time without time zone); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.availability_override_errors(p_date date, p_kind text, p_start_time time without time zone, p_end_time time without time zone) FROM PUBLIC;
+
+--
+-- Name: TABLE availability_overrides; Type: ACL; Schema: public; Owner: postgres
+--
+
+GRANT SELECT ON TABLE public.availability_overrides TO authenticated;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.availability_overrides TO service_role;
+
+--
+-- Name: FUNCTION availability_override_json(p public.availability_overrides); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.availability_override_json(p public.availability_overrides) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.availability_override_json(p public.availability_overrides) TO authenticated;
 
 --
 -- Name: FUNCTION supported_locales(); Type: ACL; Schema: private; Owner: postgres
@@ -5203,6 +7001,18 @@ GRANT ALL ON FUNCTION private.co_participant_ids() TO service_role;
 REVOKE ALL ON FUNCTION private.create_profile_for_new_user() FROM PUBLIC;
 
 --
+-- Name: FUNCTION decode_slot_cursor(p_cursor text); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.decode_slot_cursor(p_cursor text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION default_working_hours_for_new_profile(); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.default_working_hours_for_new_profile() FROM PUBLIC;
+
+--
 -- Name: FUNCTION desired_reminders(p_meeting_id uuid, p_emails text[], p_now timestamp with time zone); Type: ACL; Schema: private; Owner: postgres
 --
 
@@ -5241,6 +7051,12 @@ REVOKE ALL ON FUNCTION private.email_tick(p_now timestamp with time zone) FROM P
 GRANT ALL ON FUNCTION private.email_tick(p_now timestamp with time zone) TO service_role;
 
 --
+-- Name: FUNCTION encode_slot_cursor(p_after timestamp with time zone); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.encode_slot_cursor(p_after timestamp with time zone) FROM PUBLIC;
+
+--
 -- Name: FUNCTION enqueue_meeting_notice(p_meeting_id uuid, p_kind text, p_only_emails text[], p_payload jsonb); Type: ACL; Schema: private; Owner: postgres
 --
 
@@ -5263,6 +7079,7 @@ REVOKE ALL ON FUNCTION private.extend_series_horizons(p_now timestamp with time 
 --
 
 REVOKE ALL ON FUNCTION private.field_error(p_field text, p_message text) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.field_error(p_field text, p_message text) TO authenticated;
 
 --
 -- Name: FUNCTION find_conflicts(p_user_ids uuid[], p_start timestamp with time zone, p_end timestamp with time zone, p_exclude_meeting_id uuid, p_all_day boolean); Type: ACL; Schema: private; Owner: postgres
@@ -5277,6 +7094,12 @@ REVOKE ALL ON FUNCTION private.find_conflicts(p_user_ids uuid[], p_start timesta
 REVOKE ALL ON FUNCTION private.forget_user(p_user_id uuid, p_now timestamp with time zone) FROM PUBLIC;
 
 --
+-- Name: FUNCTION free_time(p_user_ids uuid[], p_from timestamp with time zone, p_to timestamp with time zone, p_now timestamp with time zone); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.free_time(p_user_ids uuid[], p_from timestamp with time zone, p_to timestamp with time zone, p_now timestamp with time zone) FROM PUBLIC;
+
+--
 -- Name: FUNCTION handle_auth_user_deleted(); Type: ACL; Schema: private; Owner: postgres
 --
 
@@ -5287,6 +7110,12 @@ REVOKE ALL ON FUNCTION private.handle_auth_user_deleted() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION private.handle_auth_user_soft_deleted() FROM PUBLIC;
+
+--
+-- Name: FUNCTION insert_default_working_hours(p_user_id uuid); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.insert_default_working_hours(p_user_id uuid) FROM PUBLIC;
 
 --
 -- Name: TABLE meeting_series; Type: ACL; Schema: public; Owner: postgres
@@ -5310,10 +7139,28 @@ GRANT ALL ON FUNCTION private.is_valid_time_zone(p_name text) TO authenticated;
 GRANT ALL ON FUNCTION private.is_valid_time_zone(p_name text) TO service_role;
 
 --
+-- Name: FUNCTION local_days(p_time_zone text, p_first date, p_last date); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.local_days(p_time_zone text, p_first date, p_last date) FROM PUBLIC;
+
+--
+-- Name: FUNCTION local_instant(p_local timestamp without time zone, p_time_zone text); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.local_instant(p_local timestamp without time zone, p_time_zone text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION local_to_instant(p_local timestamp without time zone, p_time_zone text); Type: ACL; Schema: private; Owner: postgres
 --
 
 REVOKE ALL ON FUNCTION private.local_to_instant(p_local timestamp without time zone, p_time_zone text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION lock_rules_owner(); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.lock_rules_owner() FROM PUBLIC;
 
 --
 -- Name: FUNCTION lock_users(p_user_ids uuid[]); Type: ACL; Schema: private; Owner: postgres
@@ -5332,6 +7179,18 @@ REVOKE ALL ON FUNCTION private.lock_visible_meeting(p_meeting_id uuid) FROM PUBL
 --
 
 REVOKE ALL ON FUNCTION private.materialize_series(p_series_id uuid, p_after timestamp with time zone, p_until timestamp with time zone, p_mode text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION max_overrides_per_date(); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.max_overrides_per_date() FROM PUBLIC;
+
+--
+-- Name: FUNCTION max_working_hours_windows(); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.max_working_hours_windows() FROM PUBLIC;
 
 --
 -- Name: FUNCTION meeting_json(p_meeting_id uuid); Type: ACL; Schema: private; Owner: postgres
@@ -5373,10 +7232,22 @@ GRANT ALL ON FUNCTION private.organized_meeting_ids() TO authenticated;
 GRANT ALL ON FUNCTION private.organized_meeting_ids() TO service_role;
 
 --
+-- Name: FUNCTION parse_date(p_text text); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.parse_date(p_text text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION parse_rrule(p_rrule text, p_time_zone text, p_field text); Type: ACL; Schema: private; Owner: postgres
 --
 
 REVOKE ALL ON FUNCTION private.parse_rrule(p_rrule text, p_time_zone text, p_field text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION parse_time_of_day(p_text text); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.parse_time_of_day(p_text text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION promote_due_reminders(p_now timestamp with time zone); Type: ACL; Schema: private; Owner: postgres
@@ -5390,6 +7261,12 @@ GRANT ALL ON FUNCTION private.promote_due_reminders(p_now timestamp with time zo
 --
 
 REVOKE ALL ON FUNCTION private.purge_rate_limit_buckets() FROM PUBLIC;
+
+--
+-- Name: FUNCTION quorum(p_sets tstzmultirange[], p_min integer); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.quorum(p_sets tstzmultirange[], p_min integer) FROM PUBLIC;
 
 --
 -- Name: FUNCTION raise_error(p_status integer, p_code text, p_message text, p_detail jsonb); Type: ACL; Schema: private; Owner: postgres
@@ -5409,6 +7286,13 @@ REVOKE ALL ON FUNCTION private.raise_if_conflicts(p_conflicts jsonb) FROM PUBLIC
 --
 
 REVOKE ALL ON FUNCTION private.raise_if_invalid(p_errors jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.raise_if_invalid(p_errors jsonb) TO authenticated;
+
+--
+-- Name: FUNCTION raise_rule_not_found(p_code text, p_id uuid); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.raise_rule_not_found(p_code text, p_id uuid) FROM PUBLIC;
 
 --
 -- Name: FUNCTION rate_limit_hit(p_buckets text[], p_limits integer[], p_window_seconds integer, p_now timestamp with time zone); Type: ACL; Schema: private; Owner: postgres
@@ -5476,6 +7360,7 @@ REVOKE ALL ON FUNCTION private.require_organizer(p_meeting public.meetings, p_ui
 --
 
 REVOKE ALL ON FUNCTION private.require_user() FROM PUBLIC;
+GRANT ALL ON FUNCTION private.require_user() TO authenticated;
 
 --
 -- Name: FUNCTION rrule_with_end(p_rrule text, p_until timestamp with time zone, p_count integer); Type: ACL; Schema: private; Owner: postgres
@@ -5494,6 +7379,7 @@ REVOKE ALL ON FUNCTION private.self_overlap_error(p_user_ids uuid[], p_starts ti
 --
 
 REVOKE ALL ON FUNCTION private.series_json(p_series_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.series_json(p_series_id uuid) TO authenticated;
 
 --
 -- Name: FUNCTION series_occurrences(p_series public.meeting_series, p_window_end timestamp with time zone); Type: ACL; Schema: private; Owner: postgres
@@ -5506,6 +7392,18 @@ REVOKE ALL ON FUNCTION private.series_occurrences(p_series public.meeting_series
 --
 
 REVOKE ALL ON FUNCTION private.series_user_ids(p_series public.meeting_series) FROM PUBLIC;
+
+--
+-- Name: FUNCTION slot_starts(p_frees tstzmultirange[], p_duration_minutes integer, p_step_minutes integer, p_time_zone text); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.slot_starts(p_frees tstzmultirange[], p_duration_minutes integer, p_step_minutes integer, p_time_zone text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION start_ranges(p_free tstzmultirange, p_duration interval); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.start_ranges(p_free tstzmultirange, p_duration interval) FROM PUBLIC;
 
 --
 -- Name: FUNCTION sync_busy_from_attendee(); Type: ACL; Schema: private; Owner: postgres
@@ -5536,6 +7434,19 @@ REVOKE ALL ON FUNCTION private.sync_profile_email() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION private.text_field_errors(p_title text, p_description text, p_location text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION time_of_day_problem(p_time time without time zone, p_is_end boolean); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.time_of_day_problem(p_time time without time zone, p_is_end boolean) FROM PUBLIC;
+
+--
+-- Name: FUNCTION time_of_day_text(p_time time without time zone); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.time_of_day_text(p_time time without time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.time_of_day_text(p_time time without time zone) TO authenticated;
 
 --
 -- Name: FUNCTION touch_updated_at(); Type: ACL; Schema: private; Owner: postgres
@@ -5578,6 +7489,32 @@ REVOKE ALL ON FUNCTION private.wake_email_sender_once_per_second() FROM PUBLIC;
 REVOKE ALL ON FUNCTION private.wake_sender_for_due_mail() FROM PUBLIC;
 
 --
+-- Name: FUNCTION window_range(p_day_starts timestamp with time zone[], p_day_steady boolean[], p_index integer, p_date date, p_from time without time zone, p_to time without time zone, p_time_zone text); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.window_range(p_day_starts timestamp with time zone[], p_day_steady boolean[], p_index integer, p_date date, p_from time without time zone, p_to time without time zone, p_time_zone text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION working_hours_errors(p_prefix text, p_weekday integer, p_start_time time without time zone, p_end_time time without time zone, p_valid_from date, p_valid_until date); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.working_hours_errors(p_prefix text, p_weekday integer, p_start_time time without time zone, p_end_time time without time zone, p_valid_from date, p_valid_until date) FROM PUBLIC;
+
+--
+-- Name: TABLE working_hours; Type: ACL; Schema: public; Owner: postgres
+--
+
+GRANT SELECT ON TABLE public.working_hours TO authenticated;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.working_hours TO service_role;
+
+--
+-- Name: FUNCTION working_hours_json(p public.working_hours); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.working_hours_json(p public.working_hours) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.working_hours_json(p public.working_hours) TO authenticated;
+
+--
 -- Name: FUNCTION book_meeting(p_title text, p_start timestamp with time zone, p_end timestamp with time zone, p_time_zone text, p_attendees jsonb, p_description text, p_location text, p_all_day boolean, p_start_date date, p_end_date date, p_idempotency_key text, p_now timestamp with time zone); Type: ACL; Schema: public; Owner: postgres
 --
 
@@ -5606,6 +7543,13 @@ REVOKE ALL ON FUNCTION public.cancel_series(p_meeting_id uuid, p_scope text, p_r
 GRANT ALL ON FUNCTION public.cancel_series(p_meeting_id uuid, p_scope text, p_reason text, p_version integer, p_now timestamp with time zone) TO authenticated;
 
 --
+-- Name: FUNCTION create_availability_override(p_date date, p_kind text, p_start_time time without time zone, p_end_time time without time zone); Type: ACL; Schema: public; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION public.create_availability_override(p_date date, p_kind text, p_start_time time without time zone, p_end_time time without time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.create_availability_override(p_date date, p_kind text, p_start_time time without time zone, p_end_time time without time zone) TO authenticated;
+
+--
 -- Name: FUNCTION create_calendar_connection(p_provider text, p_calendar_ref text, p_credentials jsonb, p_encryption_key text, p_priority integer, p_display_name text); Type: ACL; Schema: public; Owner: postgres
 --
 
@@ -5613,11 +7557,47 @@ REVOKE ALL ON FUNCTION public.create_calendar_connection(p_provider text, p_cale
 GRANT ALL ON FUNCTION public.create_calendar_connection(p_provider text, p_calendar_ref text, p_credentials jsonb, p_encryption_key text, p_priority integer, p_display_name text) TO authenticated;
 
 --
+-- Name: FUNCTION create_working_hours(p_weekday integer, p_start_time time without time zone, p_end_time time without time zone, p_valid_from date, p_valid_until date); Type: ACL; Schema: public; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION public.create_working_hours(p_weekday integer, p_start_time time without time zone, p_end_time time without time zone, p_valid_from date, p_valid_until date) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.create_working_hours(p_weekday integer, p_start_time time without time zone, p_end_time time without time zone, p_valid_from date, p_valid_until date) TO authenticated;
+
+--
+-- Name: FUNCTION delete_availability_override(p_id uuid); Type: ACL; Schema: public; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION public.delete_availability_override(p_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.delete_availability_override(p_id uuid) TO authenticated;
+
+--
 -- Name: FUNCTION delete_calendar_connection(p_connection_id uuid); Type: ACL; Schema: public; Owner: postgres
 --
 
 REVOKE ALL ON FUNCTION public.delete_calendar_connection(p_connection_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.delete_calendar_connection(p_connection_id uuid) TO authenticated;
+
+--
+-- Name: FUNCTION delete_working_hours(p_id uuid); Type: ACL; Schema: public; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION public.delete_working_hours(p_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.delete_working_hours(p_id uuid) TO authenticated;
+
+--
+-- Name: FUNCTION get_availability(p_user_ids uuid[], p_start timestamp with time zone, p_end timestamp with time zone, p_duration_minutes integer, p_step_minutes integer, p_time_zone text, p_min_attendees integer, p_cursor text, p_limit integer, p_now timestamp with time zone); Type: ACL; Schema: public; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION public.get_availability(p_user_ids uuid[], p_start timestamp with time zone, p_end timestamp with time zone, p_duration_minutes integer, p_step_minutes integer, p_time_zone text, p_min_attendees integer, p_cursor text, p_limit integer, p_now timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.get_availability(p_user_ids uuid[], p_start timestamp with time zone, p_end timestamp with time zone, p_duration_minutes integer, p_step_minutes integer, p_time_zone text, p_min_attendees integer, p_cursor text, p_limit integer, p_now timestamp with time zone) TO authenticated;
+GRANT ALL ON FUNCTION public.get_availability(p_user_ids uuid[], p_start timestamp with time zone, p_end timestamp with time zone, p_duration_minutes integer, p_step_minutes integer, p_time_zone text, p_min_attendees integer, p_cursor text, p_limit integer, p_now timestamp with time zone) TO service_role;
+
+--
+-- Name: FUNCTION get_availability_rules(); Type: ACL; Schema: public; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION public.get_availability_rules() FROM PUBLIC;
+GRANT ALL ON FUNCTION public.get_availability_rules() TO authenticated;
 
 --
 -- Name: FUNCTION get_meeting(p_meeting_id uuid); Type: ACL; Schema: public; Owner: postgres
@@ -5634,11 +7614,32 @@ REVOKE ALL ON FUNCTION public.get_meeting_history(p_meeting_id uuid) FROM PUBLIC
 GRANT ALL ON FUNCTION public.get_meeting_history(p_meeting_id uuid) TO authenticated;
 
 --
+-- Name: FUNCTION get_series(p_series_id uuid); Type: ACL; Schema: public; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION public.get_series(p_series_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.get_series(p_series_id uuid) TO authenticated;
+
+--
+-- Name: FUNCTION list_availability_overrides(p_from date, p_to date); Type: ACL; Schema: public; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION public.list_availability_overrides(p_from date, p_to date) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.list_availability_overrides(p_from date, p_to date) TO authenticated;
+
+--
 -- Name: FUNCTION list_calendar_connections(); Type: ACL; Schema: public; Owner: postgres
 --
 
 REVOKE ALL ON FUNCTION public.list_calendar_connections() FROM PUBLIC;
 GRANT ALL ON FUNCTION public.list_calendar_connections() TO authenticated;
+
+--
+-- Name: FUNCTION replace_working_hours(p_working_hours jsonb); Type: ACL; Schema: public; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION public.replace_working_hours(p_working_hours jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.replace_working_hours(p_working_hours jsonb) TO authenticated;
 
 --
 -- Name: FUNCTION request_calendar_sync(p_connection_id uuid, p_now timestamp with time zone); Type: ACL; Schema: public; Owner: postgres
@@ -5662,6 +7663,20 @@ REVOKE ALL ON FUNCTION public.respond_to_meeting(p_meeting_id uuid, p_response t
 GRANT ALL ON FUNCTION public.respond_to_meeting(p_meeting_id uuid, p_response text, p_now timestamp with time zone) TO authenticated;
 
 --
+-- Name: FUNCTION set_availability_limits(p_earliest_start time without time zone, p_latest_end time without time zone, p_horizon_days integer, p_max_meetings_per_day integer); Type: ACL; Schema: public; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION public.set_availability_limits(p_earliest_start time without time zone, p_latest_end time without time zone, p_horizon_days integer, p_max_meetings_per_day integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.set_availability_limits(p_earliest_start time without time zone, p_latest_end time without time zone, p_horizon_days integer, p_max_meetings_per_day integer) TO authenticated;
+
+--
+-- Name: FUNCTION update_availability_override(p_id uuid, p_date date, p_kind text, p_start_time time without time zone, p_end_time time without time zone); Type: ACL; Schema: public; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION public.update_availability_override(p_id uuid, p_date date, p_kind text, p_start_time time without time zone, p_end_time time without time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.update_availability_override(p_id uuid, p_date date, p_kind text, p_start_time time without time zone, p_end_time time without time zone) TO authenticated;
+
+--
 -- Name: FUNCTION update_meeting(p_meeting_id uuid, p_version integer, p_title text, p_description text, p_location text, p_start timestamp with time zone, p_end timestamp with time zone, p_time_zone text, p_all_day boolean, p_start_date date, p_end_date date, p_attendees jsonb, p_now timestamp with time zone); Type: ACL; Schema: public; Owner: postgres
 --
 
@@ -5674,6 +7689,13 @@ GRANT ALL ON FUNCTION public.update_meeting(p_meeting_id uuid, p_version integer
 
 REVOKE ALL ON FUNCTION public.update_series(p_meeting_id uuid, p_version integer, p_scope text, p_title text, p_description text, p_location text, p_start timestamp with time zone, p_end timestamp with time zone, p_recurrence text, p_attendees jsonb, p_now timestamp with time zone) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.update_series(p_meeting_id uuid, p_version integer, p_scope text, p_title text, p_description text, p_location text, p_start timestamp with time zone, p_end timestamp with time zone, p_recurrence text, p_attendees jsonb, p_now timestamp with time zone) TO authenticated;
+
+--
+-- Name: FUNCTION update_working_hours(p_id uuid, p_weekday integer, p_start_time time without time zone, p_end_time time without time zone, p_valid_from date, p_valid_until date); Type: ACL; Schema: public; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION public.update_working_hours(p_id uuid, p_weekday integer, p_start_time time without time zone, p_end_time time without time zone, p_valid_from date, p_valid_until date) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.update_working_hours(p_id uuid, p_weekday integer, p_start_time time without time zone, p_end_time time without time zone, p_valid_from date, p_valid_until date) TO authenticated;
 
 --
 -- Name: TABLE audit_log; Type: ACL; Schema: private; Owner: postgres
@@ -5794,6 +7816,12 @@ GRANT SELECT(late) ON TABLE private.email_outbox TO authenticated;
 --
 
 GRANT SELECT,UPDATE ON TABLE private.email_settings TO service_role;
+
+--
+-- Name: TABLE external_busy; Type: ACL; Schema: private; Owner: postgres
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE private.external_busy TO service_role;
 
 --
 -- Name: TABLE series_conflicts; Type: ACL; Schema: private; Owner: postgres

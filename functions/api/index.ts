@@ -7,6 +7,7 @@ import { buildOpenApi } from "./openapi.ts";
 import type { RouteSpec } from "./route.ts";
 import { meetingRoutes } from "./routes/meetings.ts";
 import { availabilityRoutes } from "./routes/availability.ts";
+import { availabilityRuleRoutes } from "./routes/availability_rules.ts";
 import { calendarRoutes } from "./routes/calendar.ts";
 import { openApiRoute, systemRoutes } from "./routes/system.ts";
 
@@ -18,6 +19,7 @@ const routes: RouteSpec[] = [
   openApiRoute(() => (document ??= buildOpenApi(routes, serverUrl()))),
   ...meetingRoutes,
   ...availabilityRoutes,
+  ...availabilityRuleRoutes,
   ...calendarRoutes,
 ];
 

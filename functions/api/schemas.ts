@@ -64,9 +64,62 @@ export const MeetingSchema = z.object({
   cancelled_at: nullable(instant()),
   cancel_reason: nullable(z.string()),
   attendees: z.array(AttendeeSchema),
+  series_id: nullable(z.string()).meta({
+    description: "the series this meeting is an occurrence of",
+  }),
+  recurrence_id: nullable(z.string()).meta({
+    description: "the occurrence's original local start in the series' zone (RECURRENCE-ID)",
+  }),
+  occurrence_index: nullable(z.number().int()),
+  recurrence: nullable(z.string()).meta({ description: "the series' RRULE" }),
   warnings: z.array(WarningSchema).optional(),
   replayed: z.boolean().optional(),
 }).meta({ id: "Meeting" });
+
+export const SeriesSchema = z.object({
+  id: z.string(),
+  organizer_id: z.string(),
+  recurrence: z.string(),
+  time_zone: z.string(),
+  first_start_local: z.string(),
+  all_day: z.boolean(),
+  exdates: z.array(z.string()).meta({ description: "local starts left out (EXDATE)" }),
+  title: z.string(),
+  description: z.string(),
+  location: z.string(),
+  horizon_until: instant(),
+  status: z.enum(["active", "cancelled"]),
+  version: z.number().int(),
+  created_at: instant(),
+  updated_at: instant(),
+}).meta({ id: "Series" });
+
+export const OccurrenceSchema = z.object({
+  id: z.string(),
+  start: instant(),
+  end: instant(),
+  recurrence_id: z.string(),
+  status: z.enum(["confirmed", "cancelled"]).optional(),
+});
+
+export const SkippedOccurrenceSchema = z.object({
+  occurrence_index: z.number().int(),
+  start: instant(),
+  end: instant(),
+  conflicts: z.array(ConflictSchema),
+});
+
+export const SeriesBookingSchema = z.object({
+  series: SeriesSchema,
+  occurrences: z.array(OccurrenceSchema),
+  skipped: z.array(SkippedOccurrenceSchema),
+  replayed: z.boolean(),
+}).meta({ id: "SeriesBooking" });
+
+export const SeriesWithOccurrencesSchema = z.object({
+  series: SeriesSchema,
+  occurrences: z.array(OccurrenceSchema),
+}).meta({ id: "SeriesWithOccurrences" });
 
 export const MeetingListSchema = z.object({
   meetings: z.array(MeetingSchema),

@@ -453,6 +453,89 @@ begin
 end
 $$;
 
+-- Notices ---------------------------------------------------------------------------
+
+-- The organiser is told when the horizon moves on into someone's busy time.
+alter table private.email_outbox drop constraint email_outbox_kind_check;
+alter table private.email_outbox add constraint email_outbox_kind_check
+  check (kind in ('confirmation', 'update', 'reschedule', 'cancellation', 'reminder_24h', 'reminder_1h',
+                  'series_conflict'));
+
+-- What the sender renders, now with the series an occurrence belongs to, so
+-- invitations carry RRULE, EXDATE and RECURRENCE-ID (see email/ical.ts): the
+-- series a notice is about is the payload's series_id when the notice covers
+-- the series, else the meeting's own.
+create or replace function private.email_message_json(p_outbox_id bigint) returns jsonb
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+begin
+  return (
+    select jsonb_build_object(
+      'outbox_id', o.id,
+      'kind', o.kind,
+      'meeting_version', o.meeting_version,
+      'due_at', o.due_at,
+      'attempt', o.attempts,
+      'late', o.late,
+      'payload', o.payload,
+      'recipient', jsonb_build_object(
+        'email', o.recipient_email,
+        'name', coalesce(nullif(ra.display_name, ''), nullif(rp.display_name, ''), ''),
+        'role', coalesce(ra.role, 'removed'),
+        'time_zone', coalesce(rp.time_zone, m.time_zone),
+        'locale', coalesce(rp.locale, op.locale, 'en')),
+      'organizer', jsonb_build_object(
+        'email', oa.email,
+        'name', coalesce(nullif(oa.display_name, ''), nullif(op.display_name, ''), oa.email)),
+      'meeting', jsonb_build_object(
+        'id', m.id,
+        'title', m.title,
+        'description', m.description,
+        'location', m.location,
+        'start', m.start_at,
+        'end', m.end_at,
+        'time_zone', m.time_zone,
+        'all_day', m.all_day,
+        'start_date', m.start_date,
+        'end_date', m.end_date,
+        'status', m.status,
+        'version', m.version,
+        'cancel_reason', m.cancel_reason,
+        'series_id', m.series_id,
+        'recurrence_id', m.recurrence_id),
+      'series', (
+        select jsonb_build_object(
+          'id', s.id,
+          'rrule', s.rrule,
+          'time_zone', s.time_zone,
+          'first_start_local', s.first_start_local,
+          'duration_minutes', (extract(epoch from s.duration) / 60)::integer,
+          'all_day', s.all_day,
+          'exdates', to_jsonb(s.exdates),
+          'status', s.status,
+          'version', s.version)
+        from public.meeting_series s
+        where s.id = coalesce((o.payload ->> 'series_id')::uuid, m.series_id)),
+      'attendees', coalesce((
+        select jsonb_agg(jsonb_build_object(
+                 'email', a.email,
+                 'name', a.display_name,
+                 'role', a.role,
+                 'response_status', a.response_status) order by a.role <> 'organizer', a.email)
+        from public.attendees a where a.meeting_id = m.id), '[]'::jsonb))
+    from private.email_outbox o
+    join public.meetings m on m.id = o.meeting_id
+    left join public.attendees ra on ra.meeting_id = o.meeting_id and ra.email = o.recipient_email
+    left join public.profiles rp on rp.id = o.recipient_user_id and rp.deleted_at is null
+    left join public.attendees oa on oa.meeting_id = m.id and oa.role = 'organizer'
+    left join public.profiles op on op.id = m.organizer_id
+    where o.id = p_outbox_id);
+end
+$$;
+
 -- Public RPCs --------------------------------------------------------------------
 
 create function public.book_meeting_series(
@@ -894,6 +977,15 @@ begin
                                                                    v_end, target.all_day, target.id)));
   end;
 
+  -- A split leaves the original series shorter: its attendees' calendars
+  -- learn its new end from an update of it.
+  if target.id <> s.id then
+    perform private.enqueue_meeting_notice(
+      (select x.id from public.meetings x where x.series_id = s.id and x.status = 'confirmed'
+       order by x.start_at desc limit 1),
+      'update', null, jsonb_build_object('series_id', s.id, 'scope', 'all', 'series_ended_by_split', true));
+  end if;
+
   -- One notice for the change, on the first affected occurrence.
   perform private.enqueue_meeting_notice(
     (select x.id from public.meetings x where x.series_id = target.id and x.start_at > v_now and x.status = 'confirmed'
@@ -909,6 +1001,32 @@ end
 $$;
 comment on function public.update_series is
   'Change one occurrence, this and the following ones (splits the series), or all future occurrences.';
+
+-- A series and its occurrences as the caller may see them (RLS decides; a
+-- series nobody showed them is PT404).
+create function public.get_series(p_series_id uuid) returns jsonb
+language plpgsql
+stable
+security invoker
+set search_path = ''
+as $$
+declare
+  v jsonb;
+begin
+  select private.series_json(s.id) into v from public.meeting_series s where s.id = p_series_id;
+  if v is null then
+    perform private.raise_error(404, 'series_not_found', 'series not found',
+      jsonb_build_object('series_id', p_series_id));
+  end if;
+  return jsonb_build_object(
+    'series', v,
+    'occurrences', coalesce((
+      select jsonb_agg(jsonb_build_object('id', m.id, 'start', m.start_at, 'end', m.end_at,
+                                          'recurrence_id', m.recurrence_id, 'status', m.status)
+                       order by m.start_at)
+      from public.meetings m where m.series_id = p_series_id), '[]'::jsonb));
+end
+$$;
 
 -- The horizon moves on: materialise what a series yields up to the horizon.
 -- A conflict is recorded in private.series_conflicts and the organiser is
@@ -936,7 +1054,7 @@ begin
     if jsonb_array_length(v_result -> 'skipped') > 0 then
       perform private.enqueue_meeting_notice(
         (select m.id from public.meetings m where m.series_id = v_series.id order by m.start_at desc limit 1),
-        'update', array[(select p.email from public.profiles p where p.id = v_series.organizer_id)],
+        'series_conflict', array[(select p.email from public.profiles p where p.id = v_series.organizer_id)],
         jsonb_build_object('series_id', v_series.id, 'series_conflicts', v_result -> 'skipped'));
     end if;
   end loop;
@@ -951,9 +1069,12 @@ select cron.schedule('extend-series-horizons', '23 2 * * *', 'select private.ext
 grant select on public.meeting_series to authenticated, service_role;
 grant select on private.series_conflicts to service_role;
 grant execute on function private.visible_series_ids() to authenticated, service_role;
+-- get_series is security invoker and shapes its answer with this.
+grant execute on function private.series_json(uuid) to authenticated;
 grant execute on function
   public.book_meeting_series(text, text, timestamptz, timestamptz, text, jsonb, text, text, boolean, date, date,
                              timestamptz[], text, text, timestamptz),
   public.cancel_series(uuid, text, text, integer, timestamptz),
-  public.update_series(uuid, integer, text, text, text, text, timestamptz, timestamptz, text, jsonb, timestamptz)
+  public.update_series(uuid, integer, text, text, text, text, timestamptz, timestamptz, text, jsonb, timestamptz),
+  public.get_series(uuid)
   to authenticated;

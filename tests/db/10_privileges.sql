@@ -315,20 +315,28 @@ select is(
    where n.nspname = 'private' and has_function_privilege(r.role, p.oid, 'EXECUTE')),
   array[
     'private.attended_meeting_ids()',
+    'private.availability_limits_json(availability_limits)',
+    'private.availability_override_json(availability_overrides)',
     'private.calendar_connection_json(calendar_connections)',
     'private.can_see_meeting(uuid)',
     'private.claim_due_emails(integer,integer,timestamp with time zone)',
     'private.co_participant_ids()',
     'private.email_tick(timestamp with time zone)',
+    'private.field_error(text,text)',
     'private.is_valid_time_zone(text)',
     'private.meeting_json(uuid)',
     'private.organized_meeting_ids()',
     'private.promote_due_reminders(timestamp with time zone)',
     'private.raise_error(integer,text,text,jsonb)',
+    'private.raise_if_invalid(jsonb)',
     'private.record_email_results(jsonb,timestamp with time zone)',
+    'private.require_user()',
+    'private.series_json(uuid)',
     'private.supported_locales()',
+    'private.time_of_day_text(time without time zone)',
     'private.visible_meeting_ids()',
-    'private.visible_series_ids()'
+    'private.visible_series_ids()',
+    'private.working_hours_json(working_hours)'
   ],
   'API roles may execute exactly these private helpers'
 );

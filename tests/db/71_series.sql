@@ -2,7 +2,7 @@
 -- constraint and checked when the series is booked, edited or extended.
 -- Pinned clock (tests.pinned_now() = 2030-01-01 UTC), dates in 2030.
 begin;
-select plan(29);
+select plan(30);
 
 do $$
 begin
@@ -185,8 +185,14 @@ select is(
   'the occurrence that conflicts is recorded, not booked over anna');
 select ok(
   exists (select 1 from private.email_outbox o join public.profiles p on p.email = o.recipient_email
-          where p.id = tests.user_id('olga') and o.payload ? 'series_conflicts'),
+          where p.id = tests.user_id('olga') and o.kind = 'series_conflict' and o.payload ? 'series_conflicts'),
   'and the organiser is told');
+select is(
+  (select private.email_message_json(o.id) -> 'series' ->> 'rrule'
+   from private.email_outbox o join public.meetings m on m.id = o.meeting_id
+   where m.title = 'Weekly forever' and o.kind = 'confirmation' and o.recipient_email = 'anna@test.example'),
+  'FREQ=WEEKLY',
+  'the series confirmation the sender renders carries the rule, for the invitation''s RRULE');
 
 -- Who sees a series -------------------------------------------------------------------------
 

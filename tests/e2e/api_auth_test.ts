@@ -34,19 +34,30 @@ e2e("the OpenAPI document describes every route with its parameters and errors",
     .flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`))
     .sort();
   assertEquals(ops, [
+    "DELETE /availability/overrides/{id}",
+    "DELETE /availability/working-hours/{id}",
     "DELETE /calendar/connections/{id}",
     "DELETE /meetings/{id}",
     "GET /availability",
+    "GET /availability/overrides",
+    "GET /availability/rules",
     "GET /calendar/connections",
     "GET /health",
     "GET /meetings",
     "GET /meetings/{id}",
     "GET /meetings/{id}/history",
     "GET /openapi.json",
+    "GET /series/{id}",
+    "POST /availability/overrides",
+    "POST /availability/working-hours",
     "POST /calendar/connections",
     "POST /calendar/sync",
     "POST /meetings",
     "POST /meetings/{id}/responses",
+    "PUT /availability/limits",
+    "PUT /availability/overrides/{id}",
+    "PUT /availability/working-hours",
+    "PUT /availability/working-hours/{id}",
     "PUT /meetings/{id}",
   ]);
   const create = doc.paths["/meetings"].post;
@@ -54,9 +65,12 @@ e2e("the OpenAPI document describes every route with its parameters and errors",
   assertEquals(body.additionalProperties, false);
   assert(body.required.includes("title") && body.required.includes("time_zone"));
   assertEquals(body.properties.title.maxLength, 300);
+  // A meeting, or with recurrence a series booking.
   assertEquals(
-    create.responses["201"].content["application/json"].schema.$ref,
-    "#/components/schemas/Meeting",
+    create.responses["201"].content["application/json"].schema.anyOf.map((s: { $ref: string }) =>
+      s.$ref
+    ),
+    ["#/components/schemas/Meeting", "#/components/schemas/SeriesBooking"],
   );
   assertEquals(
     create.responses["409"].content["application/problem+json"].schema.$ref,

@@ -9,7 +9,21 @@ export const KINDS: EmailKind[] = [
   "cancellation",
   "reminder_24h",
   "reminder_1h",
+  "series_conflict",
 ];
+
+// A weekly series in Berlin at 09:00 local from 2027-03-01, one date left out.
+export const SERIES = {
+  id: "5e71e500-0000-4000-8000-000000000001",
+  rrule: "FREQ=WEEKLY;BYDAY=MO",
+  time_zone: "Europe/Berlin",
+  first_start_local: "2027-03-01T09:00:00",
+  duration_minutes: 60,
+  all_day: false,
+  exdates: ["2027-03-15T09:00:00"],
+  status: "active" as const,
+  version: 2,
+};
 
 export function sample(
   kind: EmailKind,
@@ -38,6 +52,13 @@ export function sample(
       }
       : kind === "cancellation"
       ? { reason: 'Room unavailable; sorry, "team"' }
+      : kind === "series_conflict"
+      ? {
+        series_id: SERIES.id,
+        series_conflicts: [
+          { start: "2028-01-10T14:00:00Z", end: "2028-01-10T15:00:00Z", occurrence_index: 52 },
+        ],
+      }
       : {},
     recipient: {
       email: "bob@example.com",
@@ -62,6 +83,7 @@ export function sample(
       version: 3,
       cancel_reason: null,
     },
+    series: kind === "series_conflict" ? SERIES : null,
     attendees: [
       {
         email: "alice@example.com",

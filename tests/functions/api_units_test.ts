@@ -139,6 +139,7 @@ Deno.test("the OpenAPI document comes from the routes' schemas", () => {
     "/meetings/{id}",
     "/meetings/{id}/history",
     "/meetings/{id}/responses",
+    "/series/{id}",
   ]);
   const list = doc.paths["/meetings"].get.parameters!.map((p) => p.name);
   assertEquals(list, ["from", "to", "status", "cursor", "limit"]);

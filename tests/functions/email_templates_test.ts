@@ -23,6 +23,7 @@ const NAMES = [
   "reschedule",
   "cancellation",
   "reminder",
+  "series_conflict",
   "calendar_sync_failed",
 ];
 

@@ -5,7 +5,7 @@ import type { EmailMessageData } from "./types.ts";
 import type { PostmarkMessage } from "./postmark.ts";
 import { renderEmail, type Templates } from "./templates.ts";
 import { buildView, recipientLocale, templateName } from "./view.ts";
-import { buildInvitation, type ItipMethod } from "./ical.ts";
+import { buildInvitation, type InvitationTarget, type ItipMethod } from "./ical.ts";
 import { type CalendarAlertData, composeCalendarAlert, isCalendarAlert } from "./calendar_alert.ts";
 
 export interface ComposeSettings {
@@ -27,7 +27,28 @@ export function formatAddress(name: string, email: string): string {
 export function invitationMethod(data: EmailMessageData): ItipMethod | null {
   if (data.kind === "cancellation") return "CANCEL";
   if (data.kind === "reminder_24h" || data.kind === "reminder_1h") return null;
+  // A note to the organiser about their series, not an invitation.
+  if (data.kind === "series_conflict") return null;
   return "REQUEST";
+}
+
+// A notice about a whole series (its payload names the series) describes the
+// series; one about a single occurrence describes that occurrence by its
+// RECURRENCE-ID; ending a series from one occurrence on is a CANCEL of that
+// occurrence with RANGE=THISANDFUTURE.
+export function invitationTarget(data: EmailMessageData): InvitationTarget {
+  const series = data.series;
+  if (!series) return { kind: "meeting" };
+  const aboutSeries = typeof data.payload.series_id === "string";
+  const recurrenceId = data.meeting.recurrence_id;
+  if (aboutSeries && data.payload.scope === "this_and_following" && data.kind === "cancellation") {
+    if (recurrenceId) return { kind: "occurrence", series, recurrenceId, thisAndFuture: true };
+  }
+  if (aboutSeries) return { kind: "series", series };
+  if (recurrenceId && data.meeting.series_id === series.id) {
+    return { kind: "occurrence", series, recurrenceId };
+  }
+  return { kind: "meeting" };
 }
 
 function base64(text: string): string {
@@ -88,6 +109,7 @@ export function composeMessage(
         : data.attendees,
       uidDomain: settings.uidDomain,
       stamp: now,
+      target: invitationTarget(data),
     });
     message.Attachments = [{
       Name: method === "CANCEL" ? "cancel.ics" : "invite.ics",

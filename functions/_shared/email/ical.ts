@@ -3,9 +3,18 @@
 // for an invitation or a change, METHOD:CANCEL for a cancellation. The UID is
 // stable per meeting and SEQUENCE follows the meeting's version, so a client
 // applies a newer message over an older one and never the other way round.
-import type { AttendeeSnapshot, MeetingSnapshot } from "./types.ts";
+import type { AttendeeSnapshot, MeetingSnapshot, SeriesSnapshot } from "./types.ts";
+import { addLocalMinutes, localStamp, vtimezone } from "./recurrence.ts";
 
 export type ItipMethod = "REQUEST" | "CANCEL";
+
+// What the invitation describes: a lone meeting; a whole series (one VEVENT
+// with RRULE and EXDATE); or one occurrence of a series (RECURRENCE-ID, with
+// RANGE=THISANDFUTURE when it and the following ones are meant).
+export type InvitationTarget =
+  | { kind: "meeting" }
+  | { kind: "series"; series: SeriesSnapshot }
+  | { kind: "occurrence"; series: SeriesSnapshot; recurrenceId: string; thisAndFuture?: boolean };
 
 export interface InvitationInput {
   method: ItipMethod;
@@ -15,6 +24,11 @@ export interface InvitationInput {
   attendees: Pick<AttendeeSnapshot, "email" | "name" | "role" | "response_status">[];
   uidDomain: string;
   stamp: Date;
+  target?: InvitationTarget;
+}
+
+export function seriesUid(seriesId: string, uidDomain: string): string {
+  return `series-${seriesId}@${uidDomain}`;
 }
 
 export function meetingUid(meetingId: string, uidDomain: string): string {
@@ -74,6 +88,7 @@ const PARTSTAT: Record<AttendeeSnapshot["response_status"], string> = {
 
 export function buildInvitation(input: InvitationInput): string {
   const { meeting, method } = input;
+  const target = input.target ?? { kind: "meeting" };
   const cancelled = method === "CANCEL";
   const lines = [
     "BEGIN:VCALENDAR",
@@ -81,17 +96,69 @@ export function buildInvitation(input: InvitationInput): string {
     "PRODID:-//meeting-scheduler//email//EN",
     "CALSCALE:GREGORIAN",
     `METHOD:${method}`,
-    "BEGIN:VEVENT",
-    `UID:${meetingUid(meeting.id, input.uidDomain)}`,
-    `SEQUENCE:${meeting.version}`,
-    `DTSTAMP:${utcStamp(input.stamp)}`,
   ];
-  if (meeting.all_day && meeting.start_date && meeting.end_date) {
-    lines.push(`DTSTART;VALUE=DATE:${dateValue(meeting.start_date)}`);
-    lines.push(`DTEND;VALUE=DATE:${dateValue(meeting.end_date)}`);
+  if (target.kind !== "meeting" && !target.series.all_day) {
+    // Local times with TZID need the zone's definition in the same object.
+    const first = new Date(`${target.series.first_start_local.slice(0, 10)}T00:00:00Z`);
+    lines.push(...vtimezone(target.series.time_zone, first));
+  }
+  lines.push("BEGIN:VEVENT");
+  if (target.kind === "meeting") {
+    lines.push(`UID:${meetingUid(meeting.id, input.uidDomain)}`, `SEQUENCE:${meeting.version}`);
   } else {
-    lines.push(`DTSTART:${utcStamp(new Date(meeting.start))}`);
-    lines.push(`DTEND:${utcStamp(new Date(meeting.end))}`);
+    const sequence = target.kind === "series" ? target.series.version : meeting.version;
+    lines.push(`UID:${seriesUid(target.series.id, input.uidDomain)}`, `SEQUENCE:${sequence}`);
+  }
+  lines.push(`DTSTAMP:${utcStamp(input.stamp)}`);
+
+  if (target.kind === "series") {
+    const s = target.series;
+    if (s.all_day) {
+      const first = s.first_start_local.slice(0, 10);
+      const days = Math.round(s.duration_minutes / 1440);
+      lines.push(`DTSTART;VALUE=DATE:${dateValue(first)}`);
+      lines.push(
+        `DTEND;VALUE=DATE:${dateValue(addLocalMinutes(first + "T00:00:00", days * 1440))}`,
+      );
+      lines.push(`RRULE:${s.rrule}`);
+      if (s.exdates.length) {
+        lines.push(
+          `EXDATE;VALUE=DATE:${s.exdates.map((d) => dateValue(d.slice(0, 10))).join(",")}`,
+        );
+      }
+    } else {
+      const tz = paramValue(s.time_zone);
+      lines.push(`DTSTART;TZID=${tz}:${localStamp(s.first_start_local)}`);
+      lines.push(
+        `DTEND;TZID=${tz}:${localStamp(addLocalMinutes(s.first_start_local, s.duration_minutes))}`,
+      );
+      lines.push(`RRULE:${s.rrule}`);
+      if (s.exdates.length) {
+        lines.push(`EXDATE;TZID=${tz}:${s.exdates.map(localStamp).join(",")}`);
+      }
+    }
+  } else {
+    if (target.kind === "occurrence") {
+      const range = target.thisAndFuture ? ";RANGE=THISANDFUTURE" : "";
+      if (target.series.all_day) {
+        lines.push(
+          `RECURRENCE-ID;VALUE=DATE${range}:${dateValue(target.recurrenceId.slice(0, 10))}`,
+        );
+      } else {
+        lines.push(
+          `RECURRENCE-ID;TZID=${paramValue(target.series.time_zone)}${range}:${
+            localStamp(target.recurrenceId)
+          }`,
+        );
+      }
+    }
+    if (meeting.all_day && meeting.start_date && meeting.end_date) {
+      lines.push(`DTSTART;VALUE=DATE:${dateValue(meeting.start_date)}`);
+      lines.push(`DTEND;VALUE=DATE:${dateValue(meeting.end_date)}`);
+    } else {
+      lines.push(`DTSTART:${utcStamp(new Date(meeting.start))}`);
+      lines.push(`DTEND:${utcStamp(new Date(meeting.end))}`);
+    }
   }
   lines.push(`SUMMARY:${escapeText(meeting.title)}`);
   if (meeting.description) lines.push(`DESCRIPTION:${escapeText(meeting.description)}`);

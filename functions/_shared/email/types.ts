@@ -5,7 +5,8 @@ export type EmailKind =
   | "reschedule"
   | "cancellation"
   | "reminder_24h"
-  | "reminder_1h";
+  | "reminder_1h"
+  | "series_conflict";
 
 export type Locale = "en" | "de";
 
@@ -23,6 +24,22 @@ export interface MeetingSnapshot {
   status: "confirmed" | "cancelled";
   version: number;
   cancel_reason: string | null;
+  // Occurrences of a series: which one (its local start as generated, the
+  // RECURRENCE-ID).
+  series_id?: string | null;
+  recurrence_id?: string | null;
+}
+
+export interface SeriesSnapshot {
+  id: string;
+  rrule: string;
+  time_zone: string;
+  first_start_local: string;
+  duration_minutes: number;
+  all_day: boolean;
+  exdates: string[];
+  status: "active" | "cancelled";
+  version: number;
 }
 
 export interface AttendeeSnapshot {
@@ -50,6 +67,8 @@ export interface EmailMessageData {
   };
   organizer: { email: string; name: string };
   meeting: MeetingSnapshot;
+  // The series the notice is about, or the meeting belongs to.
+  series?: SeriesSnapshot | null;
   attendees: AttendeeSnapshot[];
 }
 

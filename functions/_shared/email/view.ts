@@ -4,6 +4,7 @@
 // left before a reminded meeting).
 import type { EmailMessageData } from "./types.ts";
 import { formatMeetingTimes, formatStartsIn } from "./time_format.ts";
+import { describeRule } from "./recurrence.ts";
 
 export const SUPPORTED_LOCALES = ["en", "de"] as const;
 
@@ -52,6 +53,8 @@ export function buildView(data: EmailMessageData, now: Date): Record<string, unk
     // from the meeting being called off.
     removed: recipient.role === "removed" && meeting.status !== "cancelled",
     is_organizer: recipient.role === "organizer",
+    // Notices about a series, or an occurrence of one, say how it repeats.
+    recurrence: data.series ? describeRule(data.series.rrule, locale) : "",
   };
   if (data.kind === "reschedule") {
     const p = data.payload;
@@ -74,6 +77,20 @@ export function buildView(data: EmailMessageData, now: Date): Record<string, unk
   }
   if (data.kind === "reminder_24h" || data.kind === "reminder_1h") {
     view.starts_in = formatStartsIn(meeting.start, now, locale);
+  }
+  if (data.kind === "series_conflict") {
+    const skipped = Array.isArray(data.payload.series_conflicts)
+      ? data.payload.series_conflicts as { start: string; end: string }[]
+      : [];
+    view.conflicts = skipped.map((c) => {
+      const t = formatMeetingTimes(
+        { start: c.start, end: c.end, allDay: meeting.all_day, meetingTimeZone: meeting.time_zone },
+        locale,
+        recipient.time_zone,
+      );
+      return { when: t.when, time_zone: t.timeZone };
+    });
+    view.conflict_count = skipped.length;
   }
   return view;
 }

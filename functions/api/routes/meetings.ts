@@ -4,12 +4,30 @@
 // their answers back into HTTP.
 import { z } from "zod";
 import { defineRoute, json, type RouteSpec } from "../route.ts";
-import { HistorySchema, MeetingIdParams, MeetingListSchema, MeetingSchema } from "../schemas.ts";
+import {
+  HistorySchema,
+  MeetingIdParams,
+  MeetingListSchema,
+  MeetingSchema,
+  SeriesBookingSchema,
+  SeriesWithOccurrencesSchema,
+} from "../schemas.ts";
 import { date, dateTime, queryInt, timeZone, uuid } from "../../_shared/validation.ts";
 import { fail, type FieldError, invalid } from "../../_shared/problem.ts";
 import { parseDate, parseInstant } from "../../_shared/time.ts";
 
 type Meeting = z.infer<typeof MeetingSchema>;
+type SeriesBooking = z.infer<typeof SeriesBookingSchema>;
+
+// RRULE text as RFC 5545 writes it; the database checks the rule part by part.
+const recurrence = () =>
+  z.string().min(1).max(1000).regex(/^(RRULE:)?[A-Za-z0-9=;,:+-]+$/, {
+    error: "must be an RRULE such as FREQ=WEEKLY;BYDAY=MO",
+  }).meta({ example: "FREQ=WEEKLY;BYDAY=MO,WE;COUNT=20" });
+
+const Scope = z.enum(["this", "this_and_following", "all"]).meta({
+  description: "for an occurrence of a series: this one, this and the following ones, or all",
+});
 
 // ETags are the meeting's version, so If-Match can carry either.
 export const etag = (version: number) => `"${version}"`;
@@ -56,16 +74,31 @@ const meetingFields = {
 const CreateMeetingBody = z.strictObject({
   ...meetingFields,
   idempotency_key: z.string().min(1).max(200).optional(),
+  recurrence: recurrence().optional().meta({
+    description: "an RRULE in time_zone: books a series, every occurrence in the horizon checked",
+  }),
+  exdates: z.array(dateTime()).max(1000).optional().meta({
+    description: "with recurrence: occurrence starts to leave out",
+  }),
+  on_conflict: z.enum(["fail", "skip"]).optional().meta({
+    description: "with recurrence: fail (409 listing every conflicting occurrence, the default) " +
+      "or skip those dates",
+  }),
 }).meta({
   description: "start/end for a timed meeting; all_day with start_date/end_date (end exclusive) " +
-    "for whole days",
+    "for whole days; recurrence for a series",
 });
 
 const UpdateMeetingBody = z.strictObject({
   ...meetingFields,
   title: meetingFields.title.optional(),
   time_zone: meetingFields.time_zone.optional(),
+  recurrence: recurrence().optional().meta({
+    description: "with scope all or this_and_following: a new rule for the series",
+  }),
 }).meta({ description: "Only the fields given change; attendees, when given, replace the list." });
+
+const UpdateQuery = z.strictObject({ scope: Scope.optional() });
 
 // Instants and dates after the schema: a naive time is read in the
 // request's zone, and every error is reported at once.
@@ -129,8 +162,9 @@ export const createMeeting = defineRoute({
   headers: [IdempotencyHeader],
   responses: {
     201: {
-      description: "Booked (or replayed: same idempotency key, same request)",
-      schema: MeetingSchema,
+      description: "Booked (or replayed: same idempotency key, same request): the meeting, or " +
+        "with recurrence the series, its occurrences and the dates skipped",
+      schema: z.union([MeetingSchema, SeriesBookingSchema]),
       headers: ["ETag", "Location", "Idempotent-Replayed"],
     },
   },
@@ -147,6 +181,48 @@ export const createMeeting = defineRoute({
       }]);
     }
     const t = resolveTimes(body, body.time_zone);
+    if (
+      body.recurrence === undefined &&
+      (body.exdates !== undefined || body.on_conflict !== undefined)
+    ) {
+      invalid([{
+        field: body.exdates !== undefined ? "exdates" : "on_conflict",
+        message: "only applies with recurrence",
+      }]);
+    }
+    if (body.recurrence !== undefined) {
+      const exdates: string[] = [];
+      const errors: FieldError[] = [];
+      (body.exdates ?? []).forEach((v, i) => {
+        const r = parseInstant(v, body.time_zone);
+        if (r.ok) exdates.push(r.value);
+        else errors.push({ field: `exdates[${i}]`, message: r.message });
+      });
+      if (errors.length) invalid(errors);
+      const series = await run(async (tx) => {
+        const [row] = await tx<{ s: SeriesBooking }[]>`select public.book_meeting_series(
+          p_title => ${body.title},
+          p_recurrence => ${body.recurrence!},
+          p_start => ${t.start}::timestamptz,
+          p_end => ${t.end}::timestamptz,
+          p_time_zone => ${body.time_zone},
+          p_attendees => ${tx.json(body.attendees ?? [])}::jsonb,
+          p_description => ${body.description ?? ""},
+          p_location => ${body.location ?? ""},
+          p_all_day => ${body.all_day ?? false},
+          p_start_date => ${t.start_date}::date,
+          p_end_date => ${t.end_date}::date,
+          p_exdates => ${exdates}::timestamptz[],
+          p_on_conflict => ${body.on_conflict ?? "fail"},
+          p_idempotency_key => ${header ?? body.idempotency_key ?? null}
+        ) as s`;
+        return row.s;
+      });
+      return json(series, 201, {
+        location: `series/${series.series.id}`,
+        ...(series.replayed ? { "idempotent-replayed": "true" } : {}),
+      });
+    }
     const m = await run(async (tx) => {
       const [row] = await tx<{ m: Meeting }[]>`select public.book_meeting(
         p_title => ${body.title},
@@ -315,6 +391,7 @@ export const updateMeeting = defineRoute({
   tag: "meetings",
   auth: "user",
   params: MeetingIdParams,
+  query: UpdateQuery,
   body: UpdateMeetingBody,
   bodyRequired: true,
   headers: [{
@@ -327,9 +404,39 @@ export const updateMeeting = defineRoute({
     200: { description: "The changed meeting", schema: MeetingSchema, headers: ["ETag"] },
   },
   errors: [...meetingErrors, 409, 412, 413, 415, 428],
-  async handle({ params, body, req, run }) {
+  async handle({ params, query, body, req, run }) {
     const version = parseIfMatch(req.headers.get("if-match"));
     const t = resolveTimes(body, body.time_zone);
+    if (query.scope !== undefined || body.recurrence !== undefined) {
+      const series = ["time_zone", "all_day", "start_date", "end_date"].filter((f) =>
+        (body as Record<string, unknown>)[f] !== undefined
+      );
+      if (series.length) {
+        invalid(series.map((field) => ({
+          field,
+          message: "cannot change with a scope; move the series with start and end",
+        })));
+      }
+      const m = await run(async (tx) => {
+        const [row] = await tx<
+          { m: { meeting?: Meeting } & Meeting }[]
+        >`select public.update_series(
+          p_meeting_id => ${params.id}::uuid,
+          p_version => ${version}::integer,
+          p_scope => ${query.scope ?? "this"},
+          p_title => ${body.title ?? null},
+          p_description => ${body.description ?? null},
+          p_location => ${body.location ?? null},
+          p_start => ${t.start}::timestamptz,
+          p_end => ${t.end}::timestamptz,
+          p_recurrence => ${body.recurrence ?? null},
+          p_attendees => ${body.attendees ? tx.json(body.attendees) : null}::jsonb
+        ) as m`;
+        // Scope "this" answers the meeting; the others the series and the meeting.
+        return row.m.meeting ?? row.m;
+      });
+      return meetingResponse(m);
+    }
     const m = await run(async (tx) => {
       const [row] = await tx<{ m: Meeting }[]>`select public.update_meeting(
         p_meeting_id => ${params.id}::uuid,
@@ -353,6 +460,7 @@ export const updateMeeting = defineRoute({
 
 const CancelQuery = z.strictObject({
   reason: z.string().max(1000).optional().meta({ description: "told to the attendees" }),
+  scope: Scope.optional(),
 });
 const CancelBody = z.strictObject({ reason: z.string().max(1000).optional() });
 
@@ -379,6 +487,18 @@ export const cancelMeeting = defineRoute({
       invalid([{ field: "reason", message: "given twice (query and body) with different values" }]);
     }
     const version = parseIfMatch(req.headers.get("if-match"));
+    if (query.scope !== undefined) {
+      const m = await run(async (tx) => {
+        const [row] = await tx<{ m: { meeting: Meeting } }[]>`select public.cancel_series(
+          p_meeting_id => ${params.id}::uuid,
+          p_scope => ${query.scope!},
+          p_reason => ${query.reason ?? body?.reason ?? null},
+          p_version => ${version}::integer
+        ) as m`;
+        return row.m.meeting;
+      });
+      return meetingResponse(m);
+    }
     const m = await run(async (tx) => {
       const [row] = await tx<{ m: Meeting }[]>`select public.cancel_meeting(
         p_meeting_id => ${params.id}::uuid,
@@ -420,6 +540,26 @@ export const respondToMeeting = defineRoute({
   },
 });
 
+export const getSeries = defineRoute({
+  method: "get",
+  path: "/series/:id",
+  operationId: "getSeries",
+  summary: "Read a series and its occurrences",
+  description: "404 for a series the caller is not part of.",
+  tag: "meetings",
+  auth: "user",
+  params: MeetingIdParams,
+  responses: { 200: { description: "The series", schema: SeriesWithOccurrencesSchema } },
+  errors: [401, 404, 422, 429],
+  async handle({ params, run }) {
+    const s = await run(async (tx) => {
+      const [row] = await tx<{ s: unknown }[]>`select public.get_series(${params.id}::uuid) as s`;
+      return row.s;
+    });
+    return json(s);
+  },
+});
+
 export const meetingRoutes: RouteSpec[] = [
   createMeeting,
   listMeetings,
@@ -428,4 +568,5 @@ export const meetingRoutes: RouteSpec[] = [
   updateMeeting,
   cancelMeeting,
   respondToMeeting,
+  getSeries,
 ];
