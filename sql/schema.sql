@@ -92,6 +92,93 @@ $$;
 ALTER FUNCTION private.anonymise_values(p_values jsonb, p_alias text) OWNER TO postgres;
 
 --
+-- Name: apply_calendar_pull(uuid, uuid, boolean, jsonb, text[], jsonb, jsonb, timestamp with time zone); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.apply_calendar_pull(p_connection_id uuid, p_lease_token uuid, p_full boolean, p_items jsonb, p_removed text[], p_cursor jsonb, p_report jsonb DEFAULT '{}'::jsonb, p_now timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $_$
+declare
+  v_now timestamptz := private.effective_now(p_now);
+  v_connection public.calendar_connections;
+  v_changed_items text[];
+  v_old_ranges tstzrange[];
+  v_new_ranges tstzrange[];
+  v_inserted integer;
+  v_busy integer;
+begin
+  v_connection := private.require_calendar_lease(p_connection_id, p_lease_token, v_now);
+  if jsonb_typeof(coalesce(p_items, '[]'::jsonb)) <> 'array' then
+    perform private.raise_error(422, 'invalid_pull', 'p_items must be a JSON array',
+      jsonb_build_object('errors', jsonb_build_array(private.field_error('items', 'must be an array'))));
+  end if;
+
+  select coalesce(array_agg(i ->> 'itemId'), '{}') into v_changed_items
+  from jsonb_array_elements(coalesce(p_items, '[]'::jsonb)) i;
+
+  with gone as (
+    delete from private.calendar_events e
+    where e.connection_id = p_connection_id
+      and (p_full or e.item_id = any (v_changed_items) or e.item_id = any (coalesce(p_removed, '{}')))
+    returning e.range
+  )
+  -- A full pull works out every range of the user again below; an
+  -- incremental one only the ranges it touched.
+  select case when p_full then '{}' else coalesce(array_agg(distinct g.range), '{}') end
+  into v_old_ranges from gone g;
+
+  with incoming as (
+    select i ->> 'itemId' as item_id, o ->> 'externalId' as occurrence_id,
+           (o ->> 'start')::timestamptz as start_at, (o ->> 'end')::timestamptz as end_at,
+           coalesce((o ->> 'allDay')::boolean, false) as all_day,
+           coalesce((o ->> 'free')::boolean, false) as free,
+           -- Our marker, when it names a meeting at all.
+           case when o ->> 'meetingId' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+                then (o ->> 'meetingId')::uuid end as marker
+    from jsonb_array_elements(coalesce(p_items, '[]'::jsonb)) i,
+         jsonb_array_elements(coalesce(i -> 'busy', '[]'::jsonb)) o
+  ), added as (
+    insert into private.calendar_events (connection_id, user_id, item_id, occurrence_id, range, all_day,
+                                         free, meeting_id)
+    select p_connection_id, v_connection.owner_id, n.item_id, n.occurrence_id,
+           tstzrange(n.start_at, n.end_at), n.all_day, n.free,
+           -- Ours: by the marker we put on it (if that meeting exists), or
+           -- by what we pushed to this connection under that id.
+           coalesce(m.id, p.meeting_id)
+    from incoming n
+    left join public.meetings m on m.id = n.marker
+    left join private.calendar_pushed_events p
+      on p.connection_id = p_connection_id and p.external_id = n.item_id
+    where n.end_at > n.start_at
+    on conflict do nothing
+    returning range
+  )
+  select count(*), case when p_full then '{}' else coalesce(array_agg(distinct a.range), '{}') end
+  into v_inserted, v_new_ranges
+  from added a;
+
+  if p_full then
+    v_busy := private.refresh_external_busy(v_connection.owner_id, null);
+  else
+    v_busy := private.refresh_external_busy(v_connection.owner_id, v_old_ranges || v_new_ranges);
+  end if;
+
+  update private.calendar_sync_state
+  set cursor = p_cursor,
+      last_pull = coalesce(p_report, '{}'::jsonb) || jsonb_build_object(
+        'full', p_full, 'items', cardinality(v_changed_items),
+        'removed', cardinality(coalesce(p_removed, '{}')), 'occurrences', v_inserted, 'at', v_now),
+      last_full_sync_at = case when p_full then v_now else last_full_sync_at end
+  where connection_id = p_connection_id;
+
+  return jsonb_build_object('occurrences', v_inserted, 'busy_rows', v_busy);
+end
+$_$;
+
+ALTER FUNCTION private.apply_calendar_pull(p_connection_id uuid, p_lease_token uuid, p_full boolean, p_items jsonb, p_removed text[], p_cursor jsonb, p_report jsonb, p_now timestamp with time zone) OWNER TO postgres;
+
+--
 -- Name: attended_meeting_ids(); Type: FUNCTION; Schema: private; Owner: postgres
 --
 
@@ -541,6 +628,78 @@ $$;
 ALTER FUNCTION private.busy_range(p_start timestamp with time zone, p_end timestamp with time zone, p_before integer, p_after integer) OWNER TO postgres;
 
 --
+-- Name: calendar_alert_message_json(bigint); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.calendar_alert_message_json(p_outbox_id bigint) RETURNS jsonb
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  select jsonb_build_object(
+    'outbox_id', o.id,
+    'kind', o.kind,
+    'meeting_version', o.meeting_version,
+    'due_at', o.due_at,
+    'attempt', o.attempts,
+    'late', o.late,
+    'payload', o.payload,
+    'recipient', jsonb_build_object(
+      'email', o.recipient_email,
+      'name', coalesce(p.display_name, ''),
+      'role', 'owner',
+      'time_zone', coalesce(p.time_zone, 'UTC'),
+      'locale', coalesce(p.locale, 'en')))
+  from private.email_outbox o
+  left join public.profiles p on p.id = o.recipient_user_id and p.deleted_at is null
+  where o.id = p_outbox_id;
+$$;
+
+ALTER FUNCTION private.calendar_alert_message_json(p_outbox_id bigint) OWNER TO postgres;
+
+--
+-- Name: calendar_backoff(integer, numeric); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.calendar_backoff(p_failures integer, p_retry_after_seconds numeric) RETURNS interval
+    LANGUAGE sql
+    SET search_path TO ''
+    AS $$
+  select make_interval(secs => greatest(
+    coalesce(p_retry_after_seconds, 0),
+    random() * least(s.backoff_cap_seconds::numeric,
+                     s.backoff_base_seconds * power(2::numeric, least(greatest(p_failures - 1, 0), 30)))))
+  from private.calendar_settings s;
+$$;
+
+ALTER FUNCTION private.calendar_backoff(p_failures integer, p_retry_after_seconds numeric) OWNER TO postgres;
+
+--
+-- Name: calendar_channel_notified(text, text, timestamp with time zone); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.calendar_channel_notified(p_channel_id text, p_secret text, p_now timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS uuid
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_now timestamptz := private.effective_now(p_now);
+  v_connection_id uuid;
+begin
+  update public.calendar_connections c
+  set next_attempt_at = least(c.next_attempt_at, v_now), sync_requested_at = v_now
+  from private.calendar_channels ch
+  where ch.channel_id = p_channel_id
+    and ch.connection_id = c.id
+    and extensions.digest(ch.secret, 'sha256') = extensions.digest(coalesce(p_secret, ''), 'sha256')
+    and c.status <> 'disabled'
+  returning c.id into v_connection_id;
+  return v_connection_id;
+end
+$$;
+
+ALTER FUNCTION private.calendar_channel_notified(p_channel_id text, p_secret text, p_now timestamp with time zone) OWNER TO postgres;
+
+--
 -- Name: calendar_connections; Type: TABLE; Schema: public; Owner: postgres
 --
 
@@ -668,6 +827,206 @@ $_$;
 ALTER FUNCTION private.calendar_input_errors(p_provider text, p_calendar_ref text, p_credentials jsonb, p_priority integer, p_display_name text) OWNER TO postgres;
 
 --
+-- Name: calendar_push_due_for_attendees(); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.calendar_push_due_for_attendees() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  update public.calendar_connections c
+  set next_attempt_at = now()
+  where c.provider <> 'ics'
+    and c.status <> 'disabled'
+    and c.consecutive_failures = 0
+    and c.next_attempt_at > now()
+    and c.owner_id in (select n.user_id from changed_rows n where n.user_id is not null);
+  return null;
+end
+$$;
+
+ALTER FUNCTION private.calendar_push_due_for_attendees() OWNER TO postgres;
+
+--
+-- Name: calendar_push_due_for_meetings(); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.calendar_push_due_for_meetings() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  update public.calendar_connections c
+  set next_attempt_at = now()
+  where c.provider <> 'ics'
+    and c.status <> 'disabled'
+    and c.consecutive_failures = 0
+    and c.next_attempt_at > now()
+    and c.owner_id in (select a.user_id from public.attendees a
+                       where a.meeting_id in (select n.id from new_rows n) and a.user_id is not null);
+  return null;
+end
+$$;
+
+ALTER FUNCTION private.calendar_push_due_for_meetings() OWNER TO postgres;
+
+--
+-- Name: calendar_push_plan(uuid, uuid, timestamp with time zone); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.calendar_push_plan(p_connection_id uuid, p_lease_token uuid, p_now timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_now timestamptz := private.effective_now(p_now);
+  v_connection public.calendar_connections;
+  v_window tstzrange := private.calendar_window(v_now);
+  v_plan jsonb;
+begin
+  v_connection := private.require_calendar_lease(p_connection_id, p_lease_token, v_now);
+  if v_connection.provider = 'ics' then
+    return '[]'::jsonb;
+  end if;
+
+  with wanted as (
+    select m.*
+    from public.meetings m
+    join public.attendees a on a.meeting_id = m.id and a.user_id = v_connection.owner_id
+    where m.status = 'confirmed'
+      and a.response_status <> 'declined'
+      and tstzrange(m.start_at, m.end_at) && v_window
+  ), upserts as (
+    select jsonb_build_object(
+      'action', 'upsert',
+      'meeting', jsonb_build_object(
+        'meetingId', w.id,
+        'title', w.title,
+        'description', w.description,
+        'location', nullif(w.location, ''),
+        'start', w.start_at,
+        'end', w.end_at,
+        'allDay', w.all_day,
+        'timeZone', w.time_zone,
+        'sequence', w.version,
+        'organizerEmail', (select a.email from public.attendees a
+                           where a.meeting_id = w.id and a.role = 'organizer'),
+        'attendees', coalesce((select jsonb_agg(jsonb_build_object('email', a.email,
+                                                                   'name', nullif(a.display_name, ''))
+                                                order by a.email)
+                               from public.attendees a
+                               where a.meeting_id = w.id and a.response_status <> 'declined'),
+                              '[]'::jsonb)),
+      'version', w.version,
+      'mapping', case when p.meeting_id is null then null
+                      else jsonb_build_object('externalId', p.external_id, 'etag', p.etag) end
+    ) as step
+    from wanted w
+    left join private.calendar_pushed_events p
+      on p.meeting_id = w.id and p.connection_id = p_connection_id
+    where p.meeting_id is null or p.pushed_version < w.version
+  ), deletes as (
+    select jsonb_build_object(
+      'action', 'delete',
+      'meeting', jsonb_build_object('meetingId', p.meeting_id),
+      'mapping', jsonb_build_object('externalId', p.external_id, 'etag', p.etag)
+    ) as step
+    from private.calendar_pushed_events p
+    where p.connection_id = p_connection_id
+      and not exists (select 1 from wanted w where w.id = p.meeting_id)
+  )
+  select coalesce(jsonb_agg(s.step), '[]'::jsonb) into v_plan
+  from (select step from upserts union all select step from deletes) s;
+  return v_plan;
+end
+$$;
+
+ALTER FUNCTION private.calendar_push_plan(p_connection_id uuid, p_lease_token uuid, p_now timestamp with time zone) OWNER TO postgres;
+
+--
+-- Name: calendar_refresh_busy_on_delete(); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.calendar_refresh_busy_on_delete() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_owner uuid;
+begin
+  for v_owner in select distinct o.owner_id from old_rows o loop
+    perform private.refresh_external_busy(v_owner, null);
+  end loop;
+  return null;
+end
+$$;
+
+ALTER FUNCTION private.calendar_refresh_busy_on_delete() OWNER TO postgres;
+
+--
+-- Name: calendar_refresh_busy_on_priority(); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.calendar_refresh_busy_on_priority() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_owner uuid;
+begin
+  for v_owner in
+    select distinct n.owner_id from new_rows n join old_rows o on o.id = n.id
+    where n.priority <> o.priority or (n.status = 'disabled') <> (o.status = 'disabled')
+  loop
+    perform private.refresh_external_busy(v_owner, null);
+  end loop;
+  return null;
+end
+$$;
+
+ALTER FUNCTION private.calendar_refresh_busy_on_priority() OWNER TO postgres;
+
+--
+-- Name: calendar_tick(timestamp with time zone); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.calendar_tick(p_now timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_now timestamptz := private.effective_now(p_now);
+  v_due integer;
+begin
+  select count(*) into v_due
+  from public.calendar_connections c
+  left join private.calendar_sync_state s on s.connection_id = c.id
+  where c.status <> 'disabled' and c.next_attempt_at <= v_now
+    and (s.leased_until is null or s.leased_until <= v_now);
+  return jsonb_build_object('due', v_due,
+                            'wake_request_id', case when v_due > 0 then private.wake_calendar_sync() end);
+end
+$$;
+
+ALTER FUNCTION private.calendar_tick(p_now timestamp with time zone) OWNER TO postgres;
+
+--
+-- Name: calendar_window(timestamp with time zone); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.calendar_window(p_now timestamp with time zone) RETURNS tstzrange
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  select tstzrange(p_now - interval '1 day',
+                   p_now + make_interval(days => s.horizon_days))
+  from private.calendar_settings s;
+$$;
+
+ALTER FUNCTION private.calendar_window(p_now timestamp with time zone) OWNER TO postgres;
+
+--
 -- Name: can_see_meeting(uuid); Type: FUNCTION; Schema: private; Owner: postgres
 --
 
@@ -760,6 +1119,78 @@ end
 $$;
 
 ALTER FUNCTION private.check_profile_locale() OWNER TO postgres;
+
+--
+-- Name: claim_calendar_syncs(integer, uuid[], timestamp with time zone); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.claim_calendar_syncs(p_limit integer DEFAULT 5, p_connection_ids uuid[] DEFAULT NULL::uuid[], p_now timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_now timestamptz := private.effective_now(p_now);
+  v_settings private.calendar_settings;
+  v_claimed jsonb;
+begin
+  select * into v_settings from private.calendar_settings;
+  with due as (
+    select c.id
+    from public.calendar_connections c
+    left join private.calendar_sync_state s on s.connection_id = c.id
+    where c.status <> 'disabled'
+      and (s.leased_until is null or s.leased_until <= v_now)
+      and (case when p_connection_ids is null then c.next_attempt_at <= v_now
+                else c.id = any (p_connection_ids) end)
+    order by c.next_attempt_at, c.id
+    limit greatest(p_limit, 0)
+    for update of c skip locked
+  ), leased as (
+    insert into private.calendar_sync_state as s (connection_id, lease_token, leased_until,
+                                                   last_attempt_at)
+    select due.id, extensions.gen_random_uuid(),
+           v_now + make_interval(secs => v_settings.lease_seconds), v_now
+    from due
+    on conflict (connection_id) do update
+      set lease_token = excluded.lease_token,
+          leased_until = excluded.leased_until,
+          last_attempt_at = excluded.last_attempt_at
+    returning s.connection_id, s.lease_token, s.cursor
+  ), pushed_back as (
+    -- While leased the connection is not due; if the worker dies it is due
+    -- again when the lease runs out.
+    update public.calendar_connections c
+    set next_attempt_at = v_now + make_interval(secs => v_settings.lease_seconds)
+    from leased l
+    where c.id = l.connection_id
+    returning c.*
+  )
+  select coalesce(jsonb_agg(jsonb_build_object(
+           'connection_id', c.id,
+           'lease_token', l.lease_token,
+           'owner_id', c.owner_id,
+           'provider', c.provider,
+           'calendar_ref', c.calendar_ref,
+           'priority', c.priority,
+           'status', c.status,
+           'consecutive_failures', c.consecutive_failures,
+           'time_zone', p.time_zone,
+           'cursor', l.cursor,
+           'channel_open', exists (select 1 from private.calendar_channels ch
+                                   where ch.connection_id = c.id
+                                     and (ch.expires_at is null or ch.expires_at > v_now + interval '1 hour')),
+           'window_start', lower(private.calendar_window(v_now)),
+           'window_end', upper(private.calendar_window(v_now))
+         ) order by c.next_attempt_at, c.id), '[]'::jsonb)
+  into v_claimed
+  from pushed_back c
+  join leased l on l.connection_id = c.id
+  join public.profiles p on p.id = c.owner_id;
+  return v_claimed;
+end
+$$;
+
+ALTER FUNCTION private.claim_calendar_syncs(p_limit integer, p_connection_ids uuid[], p_now timestamp with time zone) OWNER TO postgres;
 
 --
 -- Name: claim_due_emails(integer, integer, timestamp with time zone); Type: FUNCTION; Schema: private; Owner: postgres
@@ -989,6 +1420,11 @@ CREATE FUNCTION private.email_message_json(p_outbox_id bigint) RETURNS jsonb
     SET search_path TO ''
     AS $$
 begin
+  -- Calendar alerts concern a connection, not a meeting.
+  if exists (select 1 from private.email_outbox o
+             where o.id = p_outbox_id and o.kind = 'calendar_sync_failed') then
+    return private.calendar_alert_message_json(p_outbox_id);
+  end if;
   return (
     select jsonb_build_object(
       'outbox_id', o.id,
@@ -1401,6 +1837,96 @@ end
 $$;
 
 ALTER FUNCTION private.find_conflicts(p_user_ids uuid[], p_start timestamp with time zone, p_end timestamp with time zone, p_exclude_meeting_id uuid, p_all_day boolean) OWNER TO postgres;
+
+--
+-- Name: finish_calendar_sync(uuid, uuid, text, numeric, boolean, timestamp with time zone); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.finish_calendar_sync(p_connection_id uuid, p_lease_token uuid, p_error text DEFAULT NULL::text, p_retry_after_seconds numeric DEFAULT NULL::numeric, p_permanent boolean DEFAULT false, p_now timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_now timestamptz := private.effective_now(p_now);
+  v_settings private.calendar_settings;
+  v_connection public.calendar_connections;
+  v_state private.calendar_sync_state;
+  v_failures integer;
+  v_status text;
+  v_alert_id bigint;
+begin
+  v_connection := private.require_calendar_lease(p_connection_id, p_lease_token, v_now);
+  select * into v_settings from private.calendar_settings;
+
+  if p_error is null then
+    update public.calendar_connections
+    set status = 'active', last_synced_at = v_now, last_error = null, consecutive_failures = 0,
+        next_attempt_at = v_now + make_interval(secs => v_settings.sync_interval_seconds)
+    where id = p_connection_id;
+    update private.calendar_sync_state
+    set lease_token = null, leased_until = null, alerted_at = null
+    where connection_id = p_connection_id;
+    return jsonb_build_object('status', 'active', 'consecutive_failures', 0);
+  end if;
+
+  v_failures := v_connection.consecutive_failures + 1;
+  v_status := case when p_permanent or v_failures >= v_settings.max_failures then 'error'
+                   else v_connection.status end;
+  update public.calendar_connections
+  set status = v_status,
+      last_error = left(p_error, 2000),
+      consecutive_failures = v_failures,
+      next_attempt_at = v_now + private.calendar_backoff(v_failures, p_retry_after_seconds)
+  where id = p_connection_id;
+
+  update private.calendar_sync_state
+  set lease_token = null, leased_until = null
+  where connection_id = p_connection_id
+  returning * into v_state;
+
+  if v_status = 'error' and v_state.alerted_at is null then
+    insert into private.email_outbox (meeting_id, recipient_email, recipient_user_id, kind,
+                                      meeting_version, payload)
+    select null, u.email, v_connection.owner_id, 'calendar_sync_failed', 0,
+           jsonb_build_object('connection_id', v_connection.id,
+                              'provider', v_connection.provider,
+                              'display_name', v_connection.display_name,
+                              'calendar_ref', case when v_connection.provider in ('google', 'outlook')
+                                                   then v_connection.calendar_ref end,
+                              'consecutive_failures', v_failures,
+                              'last_error', left(p_error, 500),
+                              'reconnect', p_permanent,
+                              'failed_at', v_now)
+    from auth.users u
+    where u.id = v_connection.owner_id and u.email is not null
+    returning id into v_alert_id;
+    update private.calendar_sync_state set alerted_at = v_now where connection_id = p_connection_id;
+  end if;
+
+  return jsonb_build_object('status', v_status, 'consecutive_failures', v_failures,
+                            'alert_outbox_id', v_alert_id);
+end
+$$;
+
+ALTER FUNCTION private.finish_calendar_sync(p_connection_id uuid, p_lease_token uuid, p_error text, p_retry_after_seconds numeric, p_permanent boolean, p_now timestamp with time zone) OWNER TO postgres;
+
+--
+-- Name: forget_calendar_push(uuid, uuid, uuid, timestamp with time zone); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.forget_calendar_push(p_connection_id uuid, p_lease_token uuid, p_meeting_id uuid, p_now timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  perform private.require_calendar_lease(p_connection_id, p_lease_token,
+                                         private.effective_now(p_now));
+  delete from private.calendar_pushed_events
+  where connection_id = p_connection_id and meeting_id = p_meeting_id;
+end
+$$;
+
+ALTER FUNCTION private.forget_calendar_push(p_connection_id uuid, p_lease_token uuid, p_meeting_id uuid, p_now timestamp with time zone) OWNER TO postgres;
 
 --
 -- Name: forget_user(uuid, timestamp with time zone); Type: FUNCTION; Schema: private; Owner: postgres
@@ -2061,6 +2587,50 @@ $$;
 ALTER FUNCTION private.max_working_hours_windows() OWNER TO postgres;
 
 --
+-- Name: meeting_calendar_warnings(uuid); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.meeting_calendar_warnings(p_meeting_id uuid) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  if coalesce((select auth.role()), 'direct') in ('authenticated', 'anon')
+     and not private.can_see_meeting(p_meeting_id) then
+    return '[]'::jsonb;
+  end if;
+  return coalesce((
+    select jsonb_agg(w.warning order by w.start_at, w.user_id)
+    from (
+      select distinct jsonb_build_object(
+               'code', 'external_calendar_conflict',
+               'user_id', b.user_id,
+               'message', 'busy in a connected calendar during the meeting',
+               'start', lower(b.range),
+               'end', upper(b.range)) as warning,
+             lower(b.range) as start_at, b.user_id
+      from public.meetings m
+      join public.attendees a on a.meeting_id = m.id
+      join private.external_busy b
+        on b.user_id = a.user_id and b.range && tstzrange(m.start_at, m.end_at)
+      where m.id = p_meeting_id
+        and m.status = 'confirmed'
+        and a.user_id is not null
+        and a.response_status <> 'declined'
+    ) w
+  ), '[]'::jsonb);
+end
+$$;
+
+ALTER FUNCTION private.meeting_calendar_warnings(p_meeting_id uuid) OWNER TO postgres;
+
+--
+-- Name: FUNCTION meeting_calendar_warnings(p_meeting_id uuid); Type: COMMENT; Schema: private; Owner: postgres
+--
+
+COMMENT ON FUNCTION private.meeting_calendar_warnings(p_meeting_id uuid) IS 'External busy time of a meeting''s participants that overlaps it: [{code, user_id, message, start, end}].';
+
+--
 -- Name: meeting_json(uuid); Type: FUNCTION; Schema: private; Owner: postgres
 --
 
@@ -2091,6 +2661,7 @@ begin
     'recurrence_id', m.recurrence_id,
     'occurrence_index', m.occurrence_index,
     'recurrence', (select s.rrule from public.meeting_series s where s.id = m.series_id),
+    'calendar_warnings', private.meeting_calendar_warnings(m.id),
     'attendees', coalesce((
       select jsonb_agg(jsonb_build_object(
                'id', a.id,
@@ -2844,6 +3415,43 @@ $$;
 ALTER FUNCTION private.read_calendar_credentials(p_connection_id uuid, p_key text) OWNER TO postgres;
 
 --
+-- Name: record_calendar_push(uuid, uuid, uuid, text, text, integer, timestamp with time zone); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.record_calendar_push(p_connection_id uuid, p_lease_token uuid, p_meeting_id uuid, p_external_id text, p_etag text, p_version integer, p_now timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_now timestamptz := private.effective_now(p_now);
+  v_connection public.calendar_connections;
+  v_ranges tstzrange[];
+begin
+  v_connection := private.require_calendar_lease(p_connection_id, p_lease_token, v_now);
+  insert into private.calendar_pushed_events (meeting_id, connection_id, external_id, etag,
+                                              pushed_version, pushed_at)
+  values (p_meeting_id, p_connection_id, p_external_id, p_etag, p_version, v_now)
+  on conflict (meeting_id, connection_id) do update
+    set external_id = excluded.external_id, etag = excluded.etag,
+        pushed_version = excluded.pushed_version, pushed_at = excluded.pushed_at;
+  -- Pulled before we knew it was ours: it stops counting as foreign now.
+  with ours as (
+    update private.calendar_events e
+    set meeting_id = p_meeting_id
+    where e.connection_id = p_connection_id and e.item_id = p_external_id
+      and e.meeting_id is distinct from p_meeting_id
+    returning e.range
+  )
+  select array_agg(o.range) into v_ranges from ours o;
+  if v_ranges is not null then
+    perform private.refresh_external_busy(v_connection.owner_id, v_ranges);
+  end if;
+end
+$$;
+
+ALTER FUNCTION private.record_calendar_push(p_connection_id uuid, p_lease_token uuid, p_meeting_id uuid, p_external_id text, p_etag text, p_version integer, p_now timestamp with time zone) OWNER TO postgres;
+
+--
 -- Name: record_email_results(jsonb, timestamp with time zone); Type: FUNCTION; Schema: private; Owner: postgres
 --
 
@@ -2943,6 +3551,44 @@ end
 $$;
 
 ALTER FUNCTION private.record_email_results(p_results jsonb, p_now timestamp with time zone) OWNER TO postgres;
+
+--
+-- Name: refresh_external_busy(uuid, tstzrange[]); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.refresh_external_busy(p_user_id uuid, p_ranges tstzrange[]) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_inserted integer;
+begin
+  delete from private.external_busy b
+  where b.user_id = p_user_id
+    and b.connection_id is not null
+    and (p_ranges is null or b.range = any (p_ranges));
+
+  insert into private.external_busy (user_id, connection_id, external_id, range)
+  select w.user_id, w.connection_id, w.occurrence_id, w.range
+  from (
+    select distinct on (e.range) e.user_id, e.connection_id, e.occurrence_id, e.range, e.free,
+           e.meeting_id
+    from private.calendar_events e
+    join public.calendar_connections c on c.id = e.connection_id
+    where e.user_id = p_user_id
+      and c.status <> 'disabled'
+      and (p_ranges is null or e.range = any (p_ranges))
+    -- Within one source, a busy copy of the same time beats a free one.
+    order by e.range, c.priority desc, c.created_at, c.id, e.free, e.occurrence_id
+  ) w
+  where not w.free and w.meeting_id is null
+  on conflict do nothing;
+  get diagnostics v_inserted = row_count;
+  return v_inserted;
+end
+$$;
+
+ALTER FUNCTION private.refresh_external_busy(p_user_id uuid, p_ranges tstzrange[]) OWNER TO postgres;
 
 --
 -- Name: refresh_time_zone_names(); Type: FUNCTION; Schema: private; Owner: postgres
@@ -3054,6 +3700,33 @@ $$;
 ALTER FUNCTION private.require_calendar_key(p_key text) OWNER TO postgres;
 
 --
+-- Name: require_calendar_lease(uuid, uuid, timestamp with time zone); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.require_calendar_lease(p_connection_id uuid, p_lease_token uuid, p_now timestamp with time zone) RETURNS public.calendar_connections
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_connection public.calendar_connections;
+begin
+  select c.* into v_connection
+  from public.calendar_connections c
+  join private.calendar_sync_state s on s.connection_id = c.id
+  where c.id = p_connection_id and s.lease_token = p_lease_token and s.leased_until > p_now
+  for update of c;
+  if v_connection.id is null then
+    perform private.raise_error(409, 'calendar_lease_lost',
+      'this worker no longer holds the lease on the calendar connection',
+      jsonb_build_object('connection_id', p_connection_id));
+  end if;
+  return v_connection;
+end
+$$;
+
+ALTER FUNCTION private.require_calendar_lease(p_connection_id uuid, p_lease_token uuid, p_now timestamp with time zone) OWNER TO postgres;
+
+--
 -- Name: require_organizer(public.meetings, uuid); Type: FUNCTION; Schema: private; Owner: postgres
 --
 
@@ -3110,6 +3783,25 @@ CREATE FUNCTION private.rrule_with_end(p_rrule text, p_until timestamp with time
 $$;
 
 ALTER FUNCTION private.rrule_with_end(p_rrule text, p_until timestamp with time zone, p_count integer) OWNER TO postgres;
+
+--
+-- Name: save_calendar_channel(uuid, uuid, text, text, text, timestamp with time zone, timestamp with time zone); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.save_calendar_channel(p_connection_id uuid, p_lease_token uuid, p_provider text, p_channel_id text, p_secret text, p_expires_at timestamp with time zone, p_now timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  perform private.require_calendar_lease(p_connection_id, p_lease_token,
+                                         private.effective_now(p_now));
+  delete from private.calendar_channels where connection_id = p_connection_id;
+  insert into private.calendar_channels (channel_id, connection_id, provider, secret, expires_at)
+  values (p_channel_id, p_connection_id, p_provider, p_secret, p_expires_at);
+end
+$$;
+
+ALTER FUNCTION private.save_calendar_channel(p_connection_id uuid, p_lease_token uuid, p_provider text, p_channel_id text, p_secret text, p_expires_at timestamp with time zone, p_now timestamp with time zone) OWNER TO postgres;
 
 --
 -- Name: self_overlap_error(uuid[], timestamp with time zone[], timestamp with time zone[], boolean); Type: FUNCTION; Schema: private; Owner: postgres
@@ -3333,6 +4025,26 @@ end
 $$;
 
 ALTER FUNCTION private.start_ranges(p_free tstzmultirange, p_duration interval) OWNER TO postgres;
+
+--
+-- Name: store_calendar_credentials(uuid, uuid, jsonb, text, timestamp with time zone); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.store_calendar_credentials(p_connection_id uuid, p_lease_token uuid, p_credentials jsonb, p_key text, p_now timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  perform private.require_calendar_lease(p_connection_id, p_lease_token,
+                                         private.effective_now(p_now));
+  perform private.require_calendar_key(p_key);
+  update private.calendar_credentials
+  set secret = extensions.pgp_sym_encrypt(p_credentials::text, p_key, 'cipher-algo=aes256')
+  where connection_id = p_connection_id;
+end
+$$;
+
+ALTER FUNCTION private.store_calendar_credentials(p_connection_id uuid, p_lease_token uuid, p_credentials jsonb, p_key text, p_now timestamp with time zone) OWNER TO postgres;
 
 --
 -- Name: sync_busy_from_attendee(); Type: FUNCTION; Schema: private; Owner: postgres
@@ -3586,6 +4298,53 @@ CREATE FUNCTION private.visible_series_ids() RETURNS SETOF uuid
 $$;
 
 ALTER FUNCTION private.visible_series_ids() OWNER TO postgres;
+
+--
+-- Name: wake_calendar_sync(); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.wake_calendar_sync() RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_url text;
+  v_key text;
+begin
+  select s.decrypted_secret into v_url from vault.decrypted_secrets s where s.name = 'project_url';
+  select s.decrypted_secret into v_key from vault.decrypted_secrets s where s.name = 'service_role_key';
+  if v_url is null or v_key is null then
+    raise warning 'calendar sync not woken: Vault secrets project_url and service_role_key are not set';
+    return null;
+  end if;
+  return net.http_post(
+    url => rtrim(v_url, '/') || '/functions/v1/calendar-sync',
+    body => jsonb_build_object('reason', 'wake'),
+    headers => jsonb_build_object('Content-Type', 'application/json',
+                                  'Authorization', 'Bearer ' || v_key),
+    timeout_milliseconds => 60000);
+end
+$$;
+
+ALTER FUNCTION private.wake_calendar_sync() OWNER TO postgres;
+
+--
+-- Name: wake_calendar_sync_when_due(); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.wake_calendar_sync_when_due() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  if exists (select 1 from new_rows n where n.status <> 'disabled' and n.next_attempt_at <= now()) then
+    perform private.wake_calendar_sync();
+  end if;
+  return null;
+end
+$$;
+
+ALTER FUNCTION private.wake_calendar_sync_when_due() OWNER TO postgres;
 
 --
 -- Name: wake_email_sender(); Type: FUNCTION; Schema: private; Owner: postgres
@@ -5531,6 +6290,30 @@ ALTER TABLE private.busy_blocks OWNER TO postgres;
 COMMENT ON TABLE private.busy_blocks IS 'One row per (internal user, meeting): the meeting range padded by the user''s buffers. The exclusion constraint forbids overlap between active rows of one user.';
 
 --
+-- Name: calendar_channels; Type: TABLE; Schema: private; Owner: postgres
+--
+
+CREATE TABLE private.calendar_channels (
+    channel_id text NOT NULL,
+    connection_id uuid NOT NULL,
+    provider text NOT NULL,
+    secret text NOT NULL,
+    expires_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT calendar_channels_channel_id_check CHECK (((char_length(channel_id) >= 1) AND (char_length(channel_id) <= 256))),
+    CONSTRAINT calendar_channels_provider_check CHECK ((provider = ANY (ARRAY['google'::text, 'outlook'::text]))),
+    CONSTRAINT calendar_channels_secret_check CHECK ((char_length(secret) >= 16))
+);
+
+ALTER TABLE private.calendar_channels OWNER TO postgres;
+
+--
+-- Name: TABLE calendar_channels; Type: COMMENT; Schema: private; Owner: postgres
+--
+
+COMMENT ON TABLE private.calendar_channels IS 'Provider push channels: a notification naming channel_id with the right secret marks the connection due.';
+
+--
 -- Name: calendar_credentials; Type: TABLE; Schema: private; Owner: postgres
 --
 
@@ -5548,6 +6331,108 @@ ALTER TABLE private.calendar_credentials OWNER TO postgres;
 --
 
 COMMENT ON TABLE private.calendar_credentials IS 'Encrypted credentials of a calendar connection (pgcrypto, key held by the Edge Functions).';
+
+--
+-- Name: calendar_events; Type: TABLE; Schema: private; Owner: postgres
+--
+
+CREATE TABLE private.calendar_events (
+    connection_id uuid NOT NULL,
+    user_id uuid NOT NULL,
+    item_id text NOT NULL,
+    occurrence_id text NOT NULL,
+    range tstzrange NOT NULL,
+    all_day boolean DEFAULT false NOT NULL,
+    free boolean DEFAULT false NOT NULL,
+    meeting_id uuid,
+    CONSTRAINT calendar_events_item_id_check CHECK (((char_length(item_id) >= 1) AND (char_length(item_id) <= 2048))),
+    CONSTRAINT calendar_events_occurrence_id_check CHECK (((char_length(occurrence_id) >= 1) AND (char_length(occurrence_id) <= 1024))),
+    CONSTRAINT calendar_events_range_check CHECK (((NOT isempty(range)) AND (NOT lower_inf(range)) AND (NOT upper_inf(range))))
+);
+
+ALTER TABLE private.calendar_events OWNER TO postgres;
+
+--
+-- Name: TABLE calendar_events; Type: COMMENT; Schema: private; Owner: postgres
+--
+
+COMMENT ON TABLE private.calendar_events IS 'Occurrences pulled from external calendars (busy or free), one row per occurrence.';
+
+--
+-- Name: calendar_pushed_events; Type: TABLE; Schema: private; Owner: postgres
+--
+
+CREATE TABLE private.calendar_pushed_events (
+    meeting_id uuid NOT NULL,
+    connection_id uuid NOT NULL,
+    external_id text NOT NULL,
+    etag text,
+    pushed_version integer NOT NULL,
+    pushed_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT calendar_pushed_events_etag_check CHECK ((char_length(etag) <= 1000)),
+    CONSTRAINT calendar_pushed_events_external_id_check CHECK (((char_length(external_id) >= 1) AND (char_length(external_id) <= 2048)))
+);
+
+ALTER TABLE private.calendar_pushed_events OWNER TO postgres;
+
+--
+-- Name: TABLE calendar_pushed_events; Type: COMMENT; Schema: private; Owner: postgres
+--
+
+COMMENT ON TABLE private.calendar_pushed_events IS 'Meetings written to external calendars: where (external id) and which version (etag, meeting version).';
+
+--
+-- Name: calendar_settings; Type: TABLE; Schema: private; Owner: postgres
+--
+
+CREATE TABLE private.calendar_settings (
+    singleton boolean DEFAULT true NOT NULL,
+    sync_interval_seconds integer DEFAULT 900 NOT NULL,
+    backoff_base_seconds integer DEFAULT 30 NOT NULL,
+    backoff_cap_seconds integer DEFAULT 21600 NOT NULL,
+    max_failures integer DEFAULT 5 NOT NULL,
+    lease_seconds integer DEFAULT 300 NOT NULL,
+    horizon_days integer DEFAULT 180 NOT NULL,
+    CONSTRAINT calendar_settings_backoff_base_seconds_check CHECK ((backoff_base_seconds > 0)),
+    CONSTRAINT calendar_settings_backoff_cap_seconds_check CHECK ((backoff_cap_seconds > 0)),
+    CONSTRAINT calendar_settings_horizon_days_check CHECK (((horizon_days >= 1) AND (horizon_days <= 1000))),
+    CONSTRAINT calendar_settings_lease_seconds_check CHECK ((lease_seconds > 0)),
+    CONSTRAINT calendar_settings_max_failures_check CHECK ((max_failures > 0)),
+    CONSTRAINT calendar_settings_singleton_check CHECK (singleton),
+    CONSTRAINT calendar_settings_sync_interval_seconds_check CHECK ((sync_interval_seconds > 0))
+);
+
+ALTER TABLE private.calendar_settings OWNER TO postgres;
+
+--
+-- Name: TABLE calendar_settings; Type: COMMENT; Schema: private; Owner: postgres
+--
+
+COMMENT ON TABLE private.calendar_settings IS 'Calendar sync tuning (one row).';
+
+--
+-- Name: calendar_sync_state; Type: TABLE; Schema: private; Owner: postgres
+--
+
+CREATE TABLE private.calendar_sync_state (
+    connection_id uuid NOT NULL,
+    cursor jsonb,
+    lease_token uuid,
+    leased_until timestamp with time zone,
+    last_attempt_at timestamp with time zone,
+    last_full_sync_at timestamp with time zone,
+    last_pull jsonb,
+    alerted_at timestamp with time zone,
+    CONSTRAINT calendar_sync_state_lease_whole CHECK (((lease_token IS NULL) = (leased_until IS NULL)))
+);
+
+ALTER TABLE private.calendar_sync_state OWNER TO postgres;
+
+--
+-- Name: TABLE calendar_sync_state; Type: COMMENT; Schema: private; Owner: postgres
+--
+
+COMMENT ON TABLE private.calendar_sync_state IS 'Per connection: provider cursor, lease of the worker syncing it, last pull report.';
 
 --
 -- Name: email_alerts; Type: TABLE; Schema: private; Owner: postgres
@@ -5591,7 +6476,7 @@ ALTER TABLE private.email_alerts ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTIT
 
 CREATE TABLE private.email_outbox (
     id bigint NOT NULL,
-    meeting_id uuid NOT NULL,
+    meeting_id uuid,
     recipient_email text NOT NULL,
     recipient_user_id uuid,
     kind text NOT NULL,
@@ -5616,9 +6501,10 @@ CREATE TABLE private.email_outbox (
     CONSTRAINT email_outbox_attempts_check CHECK ((attempts >= 0)),
     CONSTRAINT email_outbox_dead_explained CHECK (((status = 'dead'::text) = (dead_reason IS NOT NULL))),
     CONSTRAINT email_outbox_dead_reason_check CHECK ((dead_reason = ANY (ARRAY['permanent_error'::text, 'attempts_exhausted'::text, 'render_error'::text]))),
-    CONSTRAINT email_outbox_kind_check CHECK ((kind = ANY (ARRAY['confirmation'::text, 'update'::text, 'reschedule'::text, 'cancellation'::text, 'reminder_24h'::text, 'reminder_1h'::text, 'series_conflict'::text]))),
+    CONSTRAINT email_outbox_kind_check CHECK ((kind = ANY (ARRAY['confirmation'::text, 'update'::text, 'reschedule'::text, 'cancellation'::text, 'reminder_24h'::text, 'reminder_1h'::text, 'series_conflict'::text, 'calendar_sync_failed'::text]))),
     CONSTRAINT email_outbox_last_error_check CHECK ((char_length(last_error) <= 2000)),
     CONSTRAINT email_outbox_lease_while_sending CHECK (((status = 'sending'::text) = ((lease_token IS NOT NULL) AND (leased_until IS NOT NULL)))),
+    CONSTRAINT email_outbox_meeting_unless_calendar_alert CHECK (((meeting_id IS NOT NULL) OR (kind = 'calendar_sync_failed'::text))),
     CONSTRAINT email_outbox_not_before_due CHECK ((next_attempt_at >= due_at)),
     CONSTRAINT email_outbox_provider_message_id_check CHECK ((char_length(provider_message_id) <= 200)),
     CONSTRAINT email_outbox_recipient_email_check CHECK ((char_length(recipient_email) <= 320)),
@@ -5854,6 +6740,48 @@ ALTER TABLE public.attendees OWNER TO postgres;
 COMMENT ON TABLE public.attendees IS 'Who is invited: internal users (user_id) and external e-mail guests.';
 
 --
+-- Name: calendar_sync_health; Type: VIEW; Schema: public; Owner: postgres
+--
+
+CREATE VIEW public.calendar_sync_health AS
+ SELECT c.id AS connection_id,
+    c.owner_id,
+    c.provider,
+    c.display_name,
+    c.priority,
+    c.status,
+    c.last_synced_at,
+    c.last_error,
+    c.consecutive_failures,
+    c.next_attempt_at,
+    s.last_attempt_at,
+    s.last_full_sync_at,
+    COALESCE((s.leased_until > now()), false) AS syncing,
+    ( SELECT count(*) AS count
+           FROM private.calendar_events e
+          WHERE (e.connection_id = c.id)) AS event_count,
+    ( SELECT count(*) AS count
+           FROM private.external_busy b
+          WHERE (b.connection_id = c.id)) AS busy_count,
+    ( SELECT count(*) AS count
+           FROM private.calendar_pushed_events p
+          WHERE (p.connection_id = c.id)) AS pushed_count,
+    COALESCE(jsonb_array_length((s.last_pull -> 'skipped'::text)), 0) AS skipped_count,
+    COALESCE((s.last_pull -> 'skipped'::text), '[]'::jsonb) AS skipped,
+    s.alerted_at
+   FROM (public.calendar_connections c
+     LEFT JOIN private.calendar_sync_state s ON ((s.connection_id = c.id)))
+  WHERE ((c.owner_id = ( SELECT auth.uid() AS uid)) OR (( SELECT auth.role() AS role) = 'service_role'::text));
+
+ALTER TABLE public.calendar_sync_health OWNER TO postgres;
+
+--
+-- Name: VIEW calendar_sync_health; Type: COMMENT; Schema: public; Owner: postgres
+--
+
+COMMENT ON VIEW public.calendar_sync_health IS 'Per calendar connection: status, failures, next attempt, counts, last pull''s skipped events. Owners see theirs.';
+
+--
 -- Name: email_log; Type: VIEW; Schema: public; Owner: postgres
 --
 
@@ -5904,11 +6832,53 @@ ALTER TABLE ONLY private.busy_blocks
     ADD CONSTRAINT busy_blocks_pkey PRIMARY KEY (meeting_id, user_id);
 
 --
+-- Name: calendar_channels calendar_channels_pkey; Type: CONSTRAINT; Schema: private; Owner: postgres
+--
+
+ALTER TABLE ONLY private.calendar_channels
+    ADD CONSTRAINT calendar_channels_pkey PRIMARY KEY (channel_id);
+
+--
 -- Name: calendar_credentials calendar_credentials_pkey; Type: CONSTRAINT; Schema: private; Owner: postgres
 --
 
 ALTER TABLE ONLY private.calendar_credentials
     ADD CONSTRAINT calendar_credentials_pkey PRIMARY KEY (connection_id);
+
+--
+-- Name: calendar_events calendar_events_pkey; Type: CONSTRAINT; Schema: private; Owner: postgres
+--
+
+ALTER TABLE ONLY private.calendar_events
+    ADD CONSTRAINT calendar_events_pkey PRIMARY KEY (connection_id, item_id, occurrence_id);
+
+--
+-- Name: calendar_pushed_events calendar_pushed_events_external_once; Type: CONSTRAINT; Schema: private; Owner: postgres
+--
+
+ALTER TABLE ONLY private.calendar_pushed_events
+    ADD CONSTRAINT calendar_pushed_events_external_once UNIQUE (connection_id, external_id);
+
+--
+-- Name: calendar_pushed_events calendar_pushed_events_pkey; Type: CONSTRAINT; Schema: private; Owner: postgres
+--
+
+ALTER TABLE ONLY private.calendar_pushed_events
+    ADD CONSTRAINT calendar_pushed_events_pkey PRIMARY KEY (meeting_id, connection_id);
+
+--
+-- Name: calendar_settings calendar_settings_pkey; Type: CONSTRAINT; Schema: private; Owner: postgres
+--
+
+ALTER TABLE ONLY private.calendar_settings
+    ADD CONSTRAINT calendar_settings_pkey PRIMARY KEY (singleton);
+
+--
+-- Name: calendar_sync_state calendar_sync_state_pkey; Type: CONSTRAINT; Schema: private; Owner: postgres
+--
+
+ALTER TABLE ONLY private.calendar_sync_state
+    ADD CONSTRAINT calendar_sync_state_pkey PRIMARY KEY (connection_id);
 
 --
 -- Name: email_alerts email_alerts_pkey; Type: CONSTRAINT; Schema: private; Owner: postgres
@@ -6124,6 +7094,30 @@ CREATE INDEX audit_log_record_idx ON private.audit_log USING btree (record_id, i
 CREATE INDEX busy_blocks_user_idx ON private.busy_blocks USING btree (user_id);
 
 --
+-- Name: calendar_channels_connection_idx; Type: INDEX; Schema: private; Owner: postgres
+--
+
+CREATE INDEX calendar_channels_connection_idx ON private.calendar_channels USING btree (connection_id);
+
+--
+-- Name: calendar_events_meeting_idx; Type: INDEX; Schema: private; Owner: postgres
+--
+
+CREATE INDEX calendar_events_meeting_idx ON private.calendar_events USING btree (meeting_id) WHERE (meeting_id IS NOT NULL);
+
+--
+-- Name: calendar_events_user_range_idx; Type: INDEX; Schema: private; Owner: postgres
+--
+
+CREATE INDEX calendar_events_user_range_idx ON private.calendar_events USING btree (user_id, range);
+
+--
+-- Name: calendar_pushed_events_connection_idx; Type: INDEX; Schema: private; Owner: postgres
+--
+
+CREATE INDEX calendar_pushed_events_connection_idx ON private.calendar_pushed_events USING btree (connection_id);
+
+--
 -- Name: email_alerts_open_idx; Type: INDEX; Schema: private; Owner: postgres
 --
 
@@ -6286,6 +7280,24 @@ CREATE TRIGGER attendees_busy_on_delete AFTER DELETE ON public.attendees REFEREN
 CREATE TRIGGER attendees_busy_on_insert AFTER INSERT ON public.attendees REFERENCING NEW TABLE AS new_attendees FOR EACH STATEMENT EXECUTE FUNCTION private.busy_for_new_attendees();
 
 --
+-- Name: attendees attendees_calendar_push_delete; Type: TRIGGER; Schema: public; Owner: postgres
+--
+
+CREATE TRIGGER attendees_calendar_push_delete AFTER DELETE ON public.attendees REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION private.calendar_push_due_for_attendees();
+
+--
+-- Name: attendees attendees_calendar_push_insert; Type: TRIGGER; Schema: public; Owner: postgres
+--
+
+CREATE TRIGGER attendees_calendar_push_insert AFTER INSERT ON public.attendees REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION private.calendar_push_due_for_attendees();
+
+--
+-- Name: attendees attendees_calendar_push_update; Type: TRIGGER; Schema: public; Owner: postgres
+--
+
+CREATE TRIGGER attendees_calendar_push_update AFTER UPDATE ON public.attendees REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION private.calendar_push_due_for_attendees();
+
+--
 -- Name: attendees attendees_sync_busy; Type: TRIGGER; Schema: public; Owner: postgres
 --
 
@@ -6358,10 +7370,34 @@ CREATE TRIGGER availability_overrides_audit_update AFTER UPDATE ON public.availa
 CREATE TRIGGER availability_overrides_touch BEFORE UPDATE ON public.availability_overrides FOR EACH ROW EXECUTE FUNCTION private.touch_updated_at();
 
 --
+-- Name: calendar_connections calendar_connections_refresh_busy; Type: TRIGGER; Schema: public; Owner: postgres
+--
+
+CREATE TRIGGER calendar_connections_refresh_busy AFTER UPDATE ON public.calendar_connections REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.calendar_refresh_busy_on_priority();
+
+--
+-- Name: calendar_connections calendar_connections_refresh_busy_on_delete; Type: TRIGGER; Schema: public; Owner: postgres
+--
+
+CREATE TRIGGER calendar_connections_refresh_busy_on_delete AFTER DELETE ON public.calendar_connections REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.calendar_refresh_busy_on_delete();
+
+--
 -- Name: calendar_connections calendar_connections_touch; Type: TRIGGER; Schema: public; Owner: postgres
 --
 
 CREATE TRIGGER calendar_connections_touch BEFORE UPDATE ON public.calendar_connections FOR EACH ROW EXECUTE FUNCTION private.touch_updated_at();
+
+--
+-- Name: calendar_connections calendar_connections_wake_on_insert; Type: TRIGGER; Schema: public; Owner: postgres
+--
+
+CREATE TRIGGER calendar_connections_wake_on_insert AFTER INSERT ON public.calendar_connections REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.wake_calendar_sync_when_due();
+
+--
+-- Name: calendar_connections calendar_connections_wake_on_update; Type: TRIGGER; Schema: public; Owner: postgres
+--
+
+CREATE TRIGGER calendar_connections_wake_on_update AFTER UPDATE ON public.calendar_connections REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.wake_calendar_sync_when_due();
 
 --
 -- Name: meeting_series meeting_series_touch; Type: TRIGGER; Schema: public; Owner: postgres
@@ -6386,6 +7422,12 @@ CREATE TRIGGER meetings_audit_insert AFTER INSERT ON public.meetings REFERENCING
 --
 
 CREATE TRIGGER meetings_audit_update AFTER UPDATE ON public.meetings REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.audit_updated_rows();
+
+--
+-- Name: meetings meetings_calendar_push; Type: TRIGGER; Schema: public; Owner: postgres
+--
+
+CREATE TRIGGER meetings_calendar_push AFTER UPDATE ON public.meetings REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.calendar_push_due_for_meetings();
 
 --
 -- Name: meetings meetings_sync_busy; Type: TRIGGER; Schema: public; Owner: postgres
@@ -6480,11 +7522,53 @@ ALTER TABLE ONLY private.busy_blocks
     ADD CONSTRAINT busy_blocks_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.profiles(id);
 
 --
+-- Name: calendar_channels calendar_channels_connection_id_fkey; Type: FK CONSTRAINT; Schema: private; Owner: postgres
+--
+
+ALTER TABLE ONLY private.calendar_channels
+    ADD CONSTRAINT calendar_channels_connection_id_fkey FOREIGN KEY (connection_id) REFERENCES public.calendar_connections(id) ON DELETE CASCADE;
+
+--
 -- Name: calendar_credentials calendar_credentials_connection_id_fkey; Type: FK CONSTRAINT; Schema: private; Owner: postgres
 --
 
 ALTER TABLE ONLY private.calendar_credentials
     ADD CONSTRAINT calendar_credentials_connection_id_fkey FOREIGN KEY (connection_id) REFERENCES public.calendar_connections(id) ON DELETE CASCADE;
+
+--
+-- Name: calendar_events calendar_events_connection_id_fkey; Type: FK CONSTRAINT; Schema: private; Owner: postgres
+--
+
+ALTER TABLE ONLY private.calendar_events
+    ADD CONSTRAINT calendar_events_connection_id_fkey FOREIGN KEY (connection_id) REFERENCES public.calendar_connections(id) ON DELETE CASCADE;
+
+--
+-- Name: calendar_events calendar_events_user_id_fkey; Type: FK CONSTRAINT; Schema: private; Owner: postgres
+--
+
+ALTER TABLE ONLY private.calendar_events
+    ADD CONSTRAINT calendar_events_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.profiles(id);
+
+--
+-- Name: calendar_pushed_events calendar_pushed_events_connection_id_fkey; Type: FK CONSTRAINT; Schema: private; Owner: postgres
+--
+
+ALTER TABLE ONLY private.calendar_pushed_events
+    ADD CONSTRAINT calendar_pushed_events_connection_id_fkey FOREIGN KEY (connection_id) REFERENCES public.calendar_connections(id) ON DELETE CASCADE;
+
+--
+-- Name: calendar_pushed_events calendar_pushed_events_meeting_id_fkey; Type: FK CONSTRAINT; Schema: private; Owner: postgres
+--
+
+ALTER TABLE ONLY private.calendar_pushed_events
+    ADD CONSTRAINT calendar_pushed_events_meeting_id_fkey FOREIGN KEY (meeting_id) REFERENCES public.meetings(id) ON DELETE CASCADE;
+
+--
+-- Name: calendar_sync_state calendar_sync_state_connection_id_fkey; Type: FK CONSTRAINT; Schema: private; Owner: postgres
+--
+
+ALTER TABLE ONLY private.calendar_sync_state
+    ADD CONSTRAINT calendar_sync_state_connection_id_fkey FOREIGN KEY (connection_id) REFERENCES public.calendar_connections(id) ON DELETE CASCADE;
 
 --
 -- Name: email_alerts email_alerts_outbox_id_fkey; Type: FK CONSTRAINT; Schema: private; Owner: postgres
@@ -6506,6 +7590,13 @@ ALTER TABLE ONLY private.email_outbox
 
 ALTER TABLE ONLY private.email_outbox
     ADD CONSTRAINT email_outbox_recipient_user_id_fkey FOREIGN KEY (recipient_user_id) REFERENCES public.profiles(id);
+
+--
+-- Name: external_busy external_busy_connection_fk; Type: FK CONSTRAINT; Schema: private; Owner: postgres
+--
+
+ALTER TABLE ONLY private.external_busy
+    ADD CONSTRAINT external_busy_connection_fk FOREIGN KEY (connection_id) REFERENCES public.calendar_connections(id) ON DELETE CASCADE;
 
 --
 -- Name: external_busy external_busy_user_id_fkey; Type: FK CONSTRAINT; Schema: private; Owner: postgres
@@ -6603,10 +7694,40 @@ ALTER TABLE private.audit_log ENABLE ROW LEVEL SECURITY;
 ALTER TABLE private.busy_blocks ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: calendar_channels; Type: ROW SECURITY; Schema: private; Owner: postgres
+--
+
+ALTER TABLE private.calendar_channels ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: calendar_credentials; Type: ROW SECURITY; Schema: private; Owner: postgres
 --
 
 ALTER TABLE private.calendar_credentials ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: calendar_events; Type: ROW SECURITY; Schema: private; Owner: postgres
+--
+
+ALTER TABLE private.calendar_events ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: calendar_pushed_events; Type: ROW SECURITY; Schema: private; Owner: postgres
+--
+
+ALTER TABLE private.calendar_pushed_events ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: calendar_settings; Type: ROW SECURITY; Schema: private; Owner: postgres
+--
+
+ALTER TABLE private.calendar_settings ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: calendar_sync_state; Type: ROW SECURITY; Schema: private; Owner: postgres
+--
+
+ALTER TABLE private.calendar_sync_state ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: email_alerts; Type: ROW SECURITY; Schema: private; Owner: postgres
@@ -6793,6 +7914,12 @@ GRANT USAGE ON SCHEMA private TO service_role;
 REVOKE ALL ON FUNCTION private.anonymise_values(p_values jsonb, p_alias text) FROM PUBLIC;
 
 --
+-- Name: FUNCTION apply_calendar_pull(p_connection_id uuid, p_lease_token uuid, p_full boolean, p_items jsonb, p_removed text[], p_cursor jsonb, p_report jsonb, p_now timestamp with time zone); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.apply_calendar_pull(p_connection_id uuid, p_lease_token uuid, p_full boolean, p_items jsonb, p_removed text[], p_cursor jsonb, p_report jsonb, p_now timestamp with time zone) FROM PUBLIC;
+
+--
 -- Name: FUNCTION attended_meeting_ids(); Type: ACL; Schema: private; Owner: postgres
 --
 
@@ -6934,6 +8061,24 @@ REVOKE ALL ON FUNCTION private.busy_for_removed_attendees() FROM PUBLIC;
 REVOKE ALL ON FUNCTION private.busy_range(p_start timestamp with time zone, p_end timestamp with time zone, p_before integer, p_after integer) FROM PUBLIC;
 
 --
+-- Name: FUNCTION calendar_alert_message_json(p_outbox_id bigint); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.calendar_alert_message_json(p_outbox_id bigint) FROM PUBLIC;
+
+--
+-- Name: FUNCTION calendar_backoff(p_failures integer, p_retry_after_seconds numeric); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.calendar_backoff(p_failures integer, p_retry_after_seconds numeric) FROM PUBLIC;
+
+--
+-- Name: FUNCTION calendar_channel_notified(p_channel_id text, p_secret text, p_now timestamp with time zone); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.calendar_channel_notified(p_channel_id text, p_secret text, p_now timestamp with time zone) FROM PUBLIC;
+
+--
 -- Name: TABLE calendar_connections; Type: ACL; Schema: public; Owner: postgres
 --
 
@@ -6952,6 +8097,48 @@ GRANT ALL ON FUNCTION private.calendar_connection_json(p_connection public.calen
 --
 
 REVOKE ALL ON FUNCTION private.calendar_input_errors(p_provider text, p_calendar_ref text, p_credentials jsonb, p_priority integer, p_display_name text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION calendar_push_due_for_attendees(); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.calendar_push_due_for_attendees() FROM PUBLIC;
+
+--
+-- Name: FUNCTION calendar_push_due_for_meetings(); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.calendar_push_due_for_meetings() FROM PUBLIC;
+
+--
+-- Name: FUNCTION calendar_push_plan(p_connection_id uuid, p_lease_token uuid, p_now timestamp with time zone); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.calendar_push_plan(p_connection_id uuid, p_lease_token uuid, p_now timestamp with time zone) FROM PUBLIC;
+
+--
+-- Name: FUNCTION calendar_refresh_busy_on_delete(); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.calendar_refresh_busy_on_delete() FROM PUBLIC;
+
+--
+-- Name: FUNCTION calendar_refresh_busy_on_priority(); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.calendar_refresh_busy_on_priority() FROM PUBLIC;
+
+--
+-- Name: FUNCTION calendar_tick(p_now timestamp with time zone); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.calendar_tick(p_now timestamp with time zone) FROM PUBLIC;
+
+--
+-- Name: FUNCTION calendar_window(p_now timestamp with time zone); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.calendar_window(p_now timestamp with time zone) FROM PUBLIC;
 
 --
 -- Name: FUNCTION can_see_meeting(p_meeting_id uuid); Type: ACL; Schema: private; Owner: postgres
@@ -6978,6 +8165,12 @@ REVOKE ALL ON FUNCTION private.check_profile() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION private.check_profile_locale() FROM PUBLIC;
+
+--
+-- Name: FUNCTION claim_calendar_syncs(p_limit integer, p_connection_ids uuid[], p_now timestamp with time zone); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.claim_calendar_syncs(p_limit integer, p_connection_ids uuid[], p_now timestamp with time zone) FROM PUBLIC;
 
 --
 -- Name: FUNCTION claim_due_emails(p_limit integer, p_lease_seconds integer, p_now timestamp with time zone); Type: ACL; Schema: private; Owner: postgres
@@ -7088,6 +8281,18 @@ GRANT ALL ON FUNCTION private.field_error(p_field text, p_message text) TO authe
 REVOKE ALL ON FUNCTION private.find_conflicts(p_user_ids uuid[], p_start timestamp with time zone, p_end timestamp with time zone, p_exclude_meeting_id uuid, p_all_day boolean) FROM PUBLIC;
 
 --
+-- Name: FUNCTION finish_calendar_sync(p_connection_id uuid, p_lease_token uuid, p_error text, p_retry_after_seconds numeric, p_permanent boolean, p_now timestamp with time zone); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.finish_calendar_sync(p_connection_id uuid, p_lease_token uuid, p_error text, p_retry_after_seconds numeric, p_permanent boolean, p_now timestamp with time zone) FROM PUBLIC;
+
+--
+-- Name: FUNCTION forget_calendar_push(p_connection_id uuid, p_lease_token uuid, p_meeting_id uuid, p_now timestamp with time zone); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.forget_calendar_push(p_connection_id uuid, p_lease_token uuid, p_meeting_id uuid, p_now timestamp with time zone) FROM PUBLIC;
+
+--
 -- Name: FUNCTION forget_user(p_user_id uuid, p_now timestamp with time zone); Type: ACL; Schema: private; Owner: postgres
 --
 
@@ -7191,6 +8396,13 @@ REVOKE ALL ON FUNCTION private.max_overrides_per_date() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION private.max_working_hours_windows() FROM PUBLIC;
+
+--
+-- Name: FUNCTION meeting_calendar_warnings(p_meeting_id uuid); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.meeting_calendar_warnings(p_meeting_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.meeting_calendar_warnings(p_meeting_id uuid) TO authenticated;
 
 --
 -- Name: FUNCTION meeting_json(p_meeting_id uuid); Type: ACL; Schema: private; Owner: postgres
@@ -7307,11 +8519,23 @@ REVOKE ALL ON FUNCTION private.rate_limit_hit(p_buckets text[], p_limits integer
 REVOKE ALL ON FUNCTION private.read_calendar_credentials(p_connection_id uuid, p_key text) FROM PUBLIC;
 
 --
+-- Name: FUNCTION record_calendar_push(p_connection_id uuid, p_lease_token uuid, p_meeting_id uuid, p_external_id text, p_etag text, p_version integer, p_now timestamp with time zone); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.record_calendar_push(p_connection_id uuid, p_lease_token uuid, p_meeting_id uuid, p_external_id text, p_etag text, p_version integer, p_now timestamp with time zone) FROM PUBLIC;
+
+--
 -- Name: FUNCTION record_email_results(p_results jsonb, p_now timestamp with time zone); Type: ACL; Schema: private; Owner: postgres
 --
 
 REVOKE ALL ON FUNCTION private.record_email_results(p_results jsonb, p_now timestamp with time zone) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.record_email_results(p_results jsonb, p_now timestamp with time zone) TO service_role;
+
+--
+-- Name: FUNCTION refresh_external_busy(p_user_id uuid, p_ranges tstzrange[]); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.refresh_external_busy(p_user_id uuid, p_ranges tstzrange[]) FROM PUBLIC;
 
 --
 -- Name: FUNCTION refresh_time_zone_names(); Type: ACL; Schema: private; Owner: postgres
@@ -7350,6 +8574,12 @@ REVOKE ALL ON FUNCTION private.require_active_profile(p_uid uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION private.require_calendar_key(p_key text) FROM PUBLIC;
 
 --
+-- Name: FUNCTION require_calendar_lease(p_connection_id uuid, p_lease_token uuid, p_now timestamp with time zone); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.require_calendar_lease(p_connection_id uuid, p_lease_token uuid, p_now timestamp with time zone) FROM PUBLIC;
+
+--
 -- Name: FUNCTION require_organizer(p_meeting public.meetings, p_uid uuid); Type: ACL; Schema: private; Owner: postgres
 --
 
@@ -7367,6 +8597,12 @@ GRANT ALL ON FUNCTION private.require_user() TO authenticated;
 --
 
 REVOKE ALL ON FUNCTION private.rrule_with_end(p_rrule text, p_until timestamp with time zone, p_count integer) FROM PUBLIC;
+
+--
+-- Name: FUNCTION save_calendar_channel(p_connection_id uuid, p_lease_token uuid, p_provider text, p_channel_id text, p_secret text, p_expires_at timestamp with time zone, p_now timestamp with time zone); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.save_calendar_channel(p_connection_id uuid, p_lease_token uuid, p_provider text, p_channel_id text, p_secret text, p_expires_at timestamp with time zone, p_now timestamp with time zone) FROM PUBLIC;
 
 --
 -- Name: FUNCTION self_overlap_error(p_user_ids uuid[], p_starts timestamp with time zone[], p_ends timestamp with time zone[], p_all_day boolean); Type: ACL; Schema: private; Owner: postgres
@@ -7404,6 +8640,12 @@ REVOKE ALL ON FUNCTION private.slot_starts(p_frees tstzmultirange[], p_duration_
 --
 
 REVOKE ALL ON FUNCTION private.start_ranges(p_free tstzmultirange, p_duration interval) FROM PUBLIC;
+
+--
+-- Name: FUNCTION store_calendar_credentials(p_connection_id uuid, p_lease_token uuid, p_credentials jsonb, p_key text, p_now timestamp with time zone); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.store_calendar_credentials(p_connection_id uuid, p_lease_token uuid, p_credentials jsonb, p_key text, p_now timestamp with time zone) FROM PUBLIC;
 
 --
 -- Name: FUNCTION sync_busy_from_attendee(); Type: ACL; Schema: private; Owner: postgres
@@ -7469,6 +8711,18 @@ GRANT ALL ON FUNCTION private.visible_meeting_ids() TO service_role;
 REVOKE ALL ON FUNCTION private.visible_series_ids() FROM PUBLIC;
 GRANT ALL ON FUNCTION private.visible_series_ids() TO authenticated;
 GRANT ALL ON FUNCTION private.visible_series_ids() TO service_role;
+
+--
+-- Name: FUNCTION wake_calendar_sync(); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.wake_calendar_sync() FROM PUBLIC;
+
+--
+-- Name: FUNCTION wake_calendar_sync_when_due(); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.wake_calendar_sync_when_due() FROM PUBLIC;
 
 --
 -- Name: FUNCTION wake_email_sender(); Type: ACL; Schema: private; Owner: postgres
@@ -7843,6 +9097,13 @@ GRANT SELECT ON TABLE public.attendees TO authenticated;
 GRANT SELECT ON TABLE public.attendees TO service_role;
 
 --
+-- Name: TABLE calendar_sync_health; Type: ACL; Schema: public; Owner: postgres
+--
+
+GRANT SELECT ON TABLE public.calendar_sync_health TO authenticated;
+GRANT SELECT ON TABLE public.calendar_sync_health TO service_role;
+
+--
 -- Name: TABLE email_log; Type: ACL; Schema: public; Owner: postgres
 --
 
@@ -7860,6 +9121,7 @@ CREATE TRIGGER on_auth_user_email_changed AFTER UPDATE OF email ON auth.users FO
 CREATE TRIGGER on_auth_user_soft_deleted AFTER UPDATE OF deleted_at ON auth.users FOR EACH ROW WHEN (((old.deleted_at IS NULL) AND (new.deleted_at IS NOT NULL))) EXECUTE FUNCTION private.handle_auth_user_soft_deleted();
 
 -- pg_cron jobs
+-- cron job calendar-sync-tick: * * * * *: select private.calendar_tick()
 -- cron job email-sender-tick: * * * * *: select private.email_tick()
 -- cron job extend-series-horizons: 23 2 * * *: select private.extend_series_horizons()
 -- cron job purge-rate-limit-buckets: */10 * * * *: select private.purge_rate_limit_buckets()

@@ -45,6 +45,15 @@ export const WarningSchema = z.object({
   message: z.string(),
 });
 
+// A participant's external calendar (issue 6) is busy during the meeting.
+export const CalendarWarningSchema = z.object({
+  code: z.literal("external_calendar_conflict"),
+  user_id: z.string(),
+  message: z.string(),
+  start: instant(),
+  end: instant(),
+}).meta({ id: "CalendarWarning" });
+
 export const MeetingSchema = z.object({
   id: z.string(),
   organizer_id: z.string(),
@@ -73,6 +82,9 @@ export const MeetingSchema = z.object({
   occurrence_index: nullable(z.number().int()),
   recurrence: nullable(z.string()).meta({ description: "the series' RRULE" }),
   warnings: z.array(WarningSchema).optional(),
+  calendar_warnings: z.array(CalendarWarningSchema).optional().meta({
+    description: "participants whose connected calendars are busy during the meeting",
+  }),
   replayed: z.boolean().optional(),
 }).meta({ id: "Meeting" });
 

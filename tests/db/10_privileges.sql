@@ -324,6 +324,7 @@ select is(
     'private.email_tick(timestamp with time zone)',
     'private.field_error(text,text)',
     'private.is_valid_time_zone(text)',
+    'private.meeting_calendar_warnings(uuid)',
     'private.meeting_json(uuid)',
     'private.organized_meeting_ids()',
     'private.promote_due_reminders(timestamp with time zone)',
