@@ -4717,8 +4717,10 @@ begin
           v_now, p_idempotency_key, v_hash)
   returning id into v_series_id;
 
-  v_result := private.materialize_series(v_series_id, '-infinity', v_now + make_interval(days => v_settings.series_horizon_days),
-                                         p_on_conflict);
+  -- The horizon counts from the first occurrence when that lies ahead: a
+  -- series booked for next year starts with a year of occurrences too.
+  v_result := private.materialize_series(v_series_id, '-infinity',
+    greatest(v_now, v_times.start_at) + make_interval(days => v_settings.series_horizon_days), p_on_conflict);
   if (v_result ->> 'created')::integer = 0 then
     perform private.raise_error(422, 'series_empty',
       'the recurrence yields no occurrence to book' ||

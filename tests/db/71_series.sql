@@ -168,15 +168,15 @@ select ok(
 
 select is(
   jsonb_array_length(pg_temp.series('Weekly forever', 'FREQ=WEEKLY', '2030-01-07 21:00+00', '2030-01-07 21:30+00') -> 'occurrences'),
-  52, 'an endless weekly series is materialised one year ahead');
+  53, 'an endless weekly series is materialised one year ahead of its first meeting');
 select tests.authenticate_as('anna') \g /dev/null
 select lives_ok(
   $$select public.book_meeting(p_title => 'Anna in 2031', p_start => '2031-01-13 21:00+00', p_end => '2031-01-13 22:00+00',
                                p_time_zone => 'UTC', p_now => tests.pinned_now())$$,
   'anna takes a slot beyond the horizon');
 select tests.clear_authentication() \g /dev/null
-select is(private.extend_series_horizons('2030-02-01 00:00+00'), 3,
-  'a month later the daily job books the three January 2031 Mondays that came into the horizon');
+select is(private.extend_series_horizons('2030-02-01 00:00+00'), 2,
+  'a month later the daily job books the January 2031 Mondays that came into the horizon, but the 13th');
 select is(
   (select jsonb_build_object('at', c.occurrence_start, 'who', c.conflicts -> 0 ->> 'user_id')
    from private.series_conflicts c join public.meeting_series s on s.id = c.series_id
