@@ -416,3 +416,43 @@ Deno.test("health view: the owner sees their connections, others none, service_r
     await admin.end();
   }
 });
+
+Deno.test("availability: synced busy time is not offered", async () => {
+  const admin = adminDb();
+  const db = sql();
+  const feeds = new IcsServer();
+  try {
+    const user = await createUser(admin, "avail", "UTC");
+    // The first Monday at least a week ahead: inside the default working
+    // hours (Monday to Friday, 09:00-17:00 in the user's zone).
+    let monday = BASE;
+    while (new Date(monday).getUTCDay() !== 1) monday += DAY;
+    const iso = (h: number) => new Date(monday + h * 3600_000).toISOString();
+    const stamp = (h: number) => iso(h).replace(/[-:]|\.\d{3}/g, "");
+    feeds.set(
+      "work.ics",
+      `BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:t\r\nBEGIN:VEVENT\r\nUID:ext-1\r\nDTSTAMP:20260101T000000Z\r\n` +
+        `DTSTART:${stamp(10)}\r\nDTEND:${stamp(11)}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n`,
+    );
+    const slots = async () => {
+      const reader = authenticatorDb(1);
+      try {
+        return await asUser(reader, user, async (tx) => {
+          const [{ a }] = await tx`select public.get_availability(${[user.id]}::uuid[], ${iso(9)},
+            ${iso(12)}, 60, 60, 'UTC') as a`;
+          return (a.slots as { start: string }[]).map((s) => new Date(s.start).toISOString());
+        });
+      } finally {
+        await reader.end();
+      }
+    };
+    assertEquals(await slots(), [iso(9), iso(10), iso(11)]);
+    const id = await connect(user, "ics", feeds.url("work.ics"), null);
+    assert((await sync(db, fakeEndpoints(null, null), id)).ok);
+    assertEquals(await slots(), [iso(9), iso(11)], "the external event's hour is not offered");
+  } finally {
+    await feeds.close();
+    await db.end();
+    await admin.end();
+  }
+});
