@@ -8,6 +8,7 @@ import { runDueSyncs } from "../_shared/calendar/worker.ts";
 
 const env = (name: string) => Deno.env.get(name);
 const MAX_LIMIT = 50;
+const RUN_BUDGET_MS = 60_000;
 
 Deno.serve(async (req) => {
   if (req.method !== "POST") {
@@ -42,9 +43,13 @@ Deno.serve(async (req) => {
   const ids = body.connection_ids;
   if (
     ids !== undefined &&
-    (!Array.isArray(ids) || ids.some((v) => typeof v !== "string" || !/^[0-9a-f-]{36}$/i.test(v)))
+    (!Array.isArray(ids) || ids.length > MAX_LIMIT ||
+      ids.some((v) => typeof v !== "string" || !/^[0-9a-f-]{36}$/i.test(v)))
   ) {
-    errors.push({ field: "connection_ids", message: "must be an array of connection ids (uuid)" });
+    errors.push({
+      field: "connection_ids",
+      message: `must be an array of at most ${MAX_LIMIT} connection ids (uuid)`,
+    });
   }
   const limit = body.limit;
   if (
@@ -56,18 +61,28 @@ Deno.serve(async (req) => {
   if (errors.length) {
     return Response.json({ error: "invalid_request", errors }, { status: 422 });
   }
-  const outcomes = await runDueSyncs(
-    {
-      sql: db(),
-      endpoints: endpointsFromEnv(env),
-      credentialsKey: key,
-      // Where providers send change notifications: this project's webhook.
-      webhookUrl: env("CALENDAR_WEBHOOK_URL") ?? null,
-    },
-    {
-      limit: (limit as number | undefined) ?? 5,
-      connectionIds: (ids as string[] | undefined) ?? null,
-    },
-  );
+  const deps = {
+    sql: db(),
+    endpoints: endpointsFromEnv(env),
+    credentialsKey: key,
+    // Where providers send change notifications: this project's webhook.
+    webhookUrl: env("CALENDAR_WEBHOOK_URL") ?? null,
+  };
+  const batch = (limit as number | undefined) ?? 5;
+  const outcomes = [];
+  if (ids !== undefined) {
+    const named = ids as string[];
+    outcomes.push(...await runDueSyncs(deps, { limit: named.length, connectionIds: named }));
+  } else {
+    // Keep claiming while connections are due, within a time budget well
+    // under the platform's wall-clock limit; what is left waits for the
+    // next wake-up or tick.
+    const started = Date.now();
+    while (Date.now() - started < RUN_BUDGET_MS) {
+      const done = await runDueSyncs(deps, { limit: batch });
+      outcomes.push(...done);
+      if (done.length < batch) break;
+    }
+  }
   return Response.json({ synced: outcomes });
 });
