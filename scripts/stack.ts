@@ -127,15 +127,16 @@ async function printBanner(stack: Stack) {
       `  ${u.email.padEnd(18)} ${u.zone.padEnd(17)} ${u.id}\n    ${tokens[i]}`
     ),
     "",
-    "Try it:",
-    `  curl -s ${fn}/api/health`,
-    `  psql '${dbUrl(stack.cluster)}' -c "select title, start_at, status from meetings"`,
+    "Try it (as Alice):",
     `  TOKEN=${tokens[0]}`,
-    `  psql '${
-      dbUrl(stack.cluster)
-    }' -c "set role authenticated; select set_config('request.jwt.claims', '{\\"sub\\":\\"${
-      DEMO_USERS[0].id
-    }\\",\\"role\\":\\"authenticated\\"}', false); select jsonb_pretty(book_meeting(p_title => 'Coffee', p_start => now() + interval '3 days', p_end => now() + interval '3 days 30 minutes', p_time_zone => 'Europe/Berlin'))"`,
+    `  curl -s ${fn}/api/health`,
+    `  curl -s ${fn}/api/meetings -H "Authorization: Bearer $TOKEN"`,
+    `  curl -s "${fn}/api/availability?user_ids=${DEMO_USERS[0].id},${
+      DEMO_USERS[1].id
+    }&start=$(date -u -d '+1 days' +%Y-%m-%dT00:00:00Z)&end=$(date -u -d '+8 days' +%Y-%m-%dT00:00:00Z)&duration_minutes=30" -H "Authorization: Bearer $TOKEN"`,
+    `  curl -s ${fn}/api/meetings -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\`,
+    `    -d '{"title":"Coffee","start":"'$(date -u -d '+4 days' +%Y-%m-%dT13:00:00Z)'","end":"'$(date -u -d '+4 days' +%Y-%m-%dT13:30:00Z)'","time_zone":"Europe/Berlin","attendees":[{"email":"bob@example.com"}]}'`,
+    `  psql '${dbUrl(stack.cluster)}' -c "select title, start_at, status from meetings"`,
     "",
   ];
   console.log(lines.join("\n"));
