@@ -178,7 +178,6 @@ Deno.test("webhook: Graph's validation handshake is echoed in plain text", async
 
 Deno.test("webhook: notifications mark the connection due only with the channel's secret", async () => {
   const admin = adminDb();
-  const google = new FakeGoogle();
   try {
     const user = await createUser(admin, "hook", "UTC");
     // Made and put out of the workers' way in one transaction, so that no
@@ -242,7 +241,6 @@ Deno.test("webhook: notifications mark the connection due only with the channel'
     assertEquals(broken.status, 400);
     await broken.body?.cancel();
   } finally {
-    await google.close();
     await admin.end();
   }
 });
