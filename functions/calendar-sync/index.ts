@@ -3,7 +3,9 @@
 // connections. Body (optional JSON): {"connection_ids": [...], "limit": n}.
 import { db } from "../_shared/db.ts";
 import { endpointsFromEnv } from "../_shared/calendar/connection.ts";
-import { requireServiceRole } from "../_shared/calendar/service_auth.ts";
+// The e-mail sender's check: the project's service key as it is, or a
+// service_role JWT.
+import { requireServiceRole } from "../_shared/email/service_auth.ts";
 import { runDueSyncs } from "../_shared/calendar/worker.ts";
 
 const env = (name: string) => Deno.env.get(name);
@@ -14,7 +16,11 @@ Deno.serve(async (req) => {
   if (req.method !== "POST") {
     return Response.json({ error: "method_not_allowed", message: "use POST" }, { status: 405 });
   }
-  const auth = await requireServiceRole(req, env("SUPABASE_JWT_SECRET") ?? "");
+  const auth = await requireServiceRole(
+    req,
+    env("SUPABASE_JWT_SECRET") ?? "",
+    env("SUPABASE_SERVICE_ROLE_KEY") ?? "",
+  );
   if (!auth.ok) {
     return Response.json({ error: "unauthorized", message: auth.message }, { status: auth.status });
   }
