@@ -75,6 +75,19 @@ const plausibleMeeting = fc.record({
     ),
     { maxLength: 3 },
   ),
+  recurrence: fc.oneof(
+    fc.constantFrom(
+      "FREQ=WEEKLY;COUNT=5",
+      "FREQ=DAILY;INTERVAL=2;COUNT=30",
+      "FREQ=MONTHLY;BYDAY=-1FR;COUNT=6",
+      "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29;COUNT=3",
+      "FREQ=HOURLY",
+      "FREQ=WEEKLY;BYDAY=XX",
+      "COUNT=3",
+    ),
+    fc.string({ maxLength: 30 }),
+  ),
+  on_conflict: fc.constantFrom("fail", "skip", "maybe"),
 }, { requiredKeys: [] });
 
 interface Input {
@@ -260,6 +273,9 @@ const meetingKeys = [
   "end_date",
   "attendees",
   "idempotency_key",
+  "recurrence",
+  "exdates",
+  "on_conflict",
 ];
 const meetingPath = idArb.map((id) => `/meetings/${id}`);
 
@@ -305,7 +321,13 @@ e2e("fuzz PUT /meetings/:id", () =>
     "PUT",
     "PUT /meetings/:id",
     inputArb(meetingPath, {
-      bodyKeys: meetingKeys.filter((k) => k !== "idempotency_key"),
+      queryKeys: ["scope"],
+      plausibleQuery: fc.record({
+        scope: fc.constantFrom("this", "this_and_following", "all", "none"),
+      }),
+      bodyKeys: meetingKeys.filter((k) =>
+        !["idempotency_key", "exdates", "on_conflict"].includes(k)
+      ),
       plausible: plausibleMeeting,
     }),
   ));
@@ -328,7 +350,7 @@ e2e(
     fuzz(
       "DELETE",
       "DELETE /meetings/:id",
-      inputArb(meetingPath, { queryKeys: ["reason"], bodyKeys: ["reason"] }),
+      inputArb(meetingPath, { queryKeys: ["reason", "scope"], bodyKeys: ["reason"] }),
     ),
 );
 
@@ -419,6 +441,120 @@ e2e(
       }),
     ),
 );
+
+e2e(
+  "fuzz GET /series/:id",
+  () => fuzz("GET", "GET /series/:id", inputArb(idArb.map((id) => `/series/${id}`), {})),
+);
+
+const clock = fc.oneof(
+  fc.tuple(fc.integer({ min: 0, max: 24 }), fc.constantFrom(0, 15, 30, 59)).map(([h, m]) =>
+    `${String(h).padStart(2, "0")}:${String(m).padStart(2, "0")}`
+  ),
+  fc.constantFrom("9:00", "24:30", "12:00:00", "noon", ""),
+);
+const plausibleWindow = fc.record({
+  weekday: fc.integer({ min: 0, max: 8 }),
+  start_time: clock,
+  end_time: clock,
+  valid_from: fc.integer({ min: -5, max: 400 }).map((d) => future(d).slice(0, 10)),
+  valid_until: fc.integer({ min: -5, max: 400 }).map((d) => future(d).slice(0, 10)),
+}, { requiredKeys: [] });
+const plausibleOverride = fc.record({
+  date: fc.integer({ min: -5, max: 400 }).map((d) => future(d).slice(0, 10)),
+  kind: fc.constantFrom("available", "unavailable", "busy"),
+  start_time: clock,
+  end_time: clock,
+}, { requiredKeys: [] });
+const ruleIdPath = (base: string) =>
+  fc.oneof(fc.uuid(), fc.string({ maxLength: 20 }).map((s) => encodeURIComponent(s) || "x"))
+    .map((id) => `${base}/${id}`);
+
+e2e("fuzz GET /availability/rules and overrides", async () => {
+  await fuzz("GET", "GET /availability/rules", inputArb(fc.constant("/availability/rules"), {}));
+  await fuzz(
+    "GET",
+    "GET /availability/overrides",
+    inputArb(fc.constant("/availability/overrides"), {
+      queryKeys: ["from", "to"],
+      plausibleQuery: fc.record({
+        from: fc.integer({ min: -5, max: 400 }).map((d) => future(d).slice(0, 10)),
+        to: fc.integer({ min: -5, max: 400 }).map((d) => future(d).slice(0, 10)),
+      }, { requiredKeys: [] }),
+    }),
+  );
+});
+
+e2e("fuzz working hours: PUT the week, POST, PUT and DELETE a window", async () => {
+  const keys = ["weekday", "start_time", "end_time", "valid_from", "valid_until"];
+  await fuzz(
+    "PUT",
+    "PUT /availability/working-hours",
+    inputArb(fc.constant("/availability/working-hours"), {
+      bodyKeys: ["working_hours"],
+      plausible: fc.record({ working_hours: fc.array(plausibleWindow, { maxLength: 4 }) }),
+    }),
+  );
+  await fuzz(
+    "POST",
+    "POST /availability/working-hours",
+    inputArb(fc.constant("/availability/working-hours"), {
+      bodyKeys: keys,
+      plausible: plausibleWindow,
+    }),
+  );
+  await fuzz(
+    "PUT",
+    "PUT /availability/working-hours/:id",
+    inputArb(ruleIdPath("/availability/working-hours"), {
+      bodyKeys: keys,
+      plausible: plausibleWindow,
+    }),
+  );
+  await fuzz(
+    "DELETE",
+    "DELETE /availability/working-hours/:id",
+    inputArb(ruleIdPath("/availability/working-hours"), {}),
+  );
+});
+
+e2e("fuzz overrides and limits", async () => {
+  const keys = ["date", "kind", "start_time", "end_time"];
+  await fuzz(
+    "POST",
+    "POST /availability/overrides",
+    inputArb(fc.constant("/availability/overrides"), {
+      bodyKeys: keys,
+      plausible: plausibleOverride,
+    }),
+  );
+  await fuzz(
+    "PUT",
+    "PUT /availability/overrides/:id",
+    inputArb(ruleIdPath("/availability/overrides"), {
+      bodyKeys: keys,
+      plausible: plausibleOverride,
+    }),
+  );
+  await fuzz(
+    "DELETE",
+    "DELETE /availability/overrides/:id",
+    inputArb(ruleIdPath("/availability/overrides"), {}),
+  );
+  await fuzz(
+    "PUT",
+    "PUT /availability/limits",
+    inputArb(fc.constant("/availability/limits"), {
+      bodyKeys: ["earliest_start", "latest_end", "horizon_days", "max_meetings_per_day"],
+      plausible: fc.record({
+        earliest_start: clock,
+        latest_end: clock,
+        horizon_days: fc.integer({ min: -1, max: 4000 }),
+        max_meetings_per_day: fc.integer({ min: -1, max: 1001 }),
+      }, { requiredKeys: [] }),
+    }),
+  );
+});
 
 e2e("fuzz GET /openapi.json and /health", async () => {
   await fuzz("GET", "GET /openapi.json", inputArb(fc.constant("/openapi.json"), {}));
