@@ -835,6 +835,10 @@ CREATE FUNCTION private.calendar_push_due_for_attendees() RETURNS trigger
     SET search_path TO ''
     AS $$
 begin
+  if not exists (select 1 from public.calendar_connections c
+                 where c.owner_id in (select n.user_id from changed_rows n where n.user_id is not null)) then
+    return null;
+  end if;
   update public.calendar_connections c
   set next_attempt_at = now()
   where c.provider <> 'ics'
@@ -856,15 +860,23 @@ CREATE FUNCTION private.calendar_push_due_for_meetings() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
+declare
+  v_owners uuid[];
 begin
+  -- Most people have no connection: look before touching the table, whose
+  -- own statement triggers would otherwise run for nothing on every booking.
+  v_owners := array(select distinct a.user_id from public.attendees a
+                    where a.meeting_id in (select n.id from new_rows n) and a.user_id is not null);
+  if not exists (select 1 from public.calendar_connections c where c.owner_id = any (v_owners)) then
+    return null;
+  end if;
   update public.calendar_connections c
   set next_attempt_at = now()
   where c.provider <> 'ics'
     and c.status <> 'disabled'
     and c.consecutive_failures = 0
     and c.next_attempt_at > now()
-    and c.owner_id in (select a.user_id from public.attendees a
-                       where a.meeting_id in (select n.id from new_rows n) and a.user_id is not null);
+    and c.owner_id = any (v_owners);
   return null;
 end
 $$;
@@ -2594,31 +2606,38 @@ CREATE FUNCTION private.meeting_calendar_warnings(p_meeting_id uuid) RETURNS jso
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO ''
     AS $$
+declare
+  v jsonb;
 begin
+  select jsonb_agg(w.warning order by w.start_at, w.user_id)
+    into v
+  from (
+    select distinct jsonb_build_object(
+             'code', 'external_calendar_conflict',
+             'user_id', b.user_id,
+             'message', 'busy in a connected calendar during the meeting',
+             'start', lower(b.range),
+             'end', upper(b.range)) as warning,
+           lower(b.range) as start_at, b.user_id
+    from public.meetings m
+    join public.attendees a on a.meeting_id = m.id
+    join private.external_busy b
+      on b.user_id = a.user_id and b.range && tstzrange(m.start_at, m.end_at)
+    where m.id = p_meeting_id
+      and m.status = 'confirmed'
+      and a.user_id is not null
+      and a.response_status <> 'declined'
+  ) w;
+  -- Usually there is nothing to say; only when there is, check that an API
+  -- caller may see the meeting (external busy time is private otherwise).
+  if v is null then
+    return '[]'::jsonb;
+  end if;
   if coalesce((select auth.role()), 'direct') in ('authenticated', 'anon')
      and not private.can_see_meeting(p_meeting_id) then
     return '[]'::jsonb;
   end if;
-  return coalesce((
-    select jsonb_agg(w.warning order by w.start_at, w.user_id)
-    from (
-      select distinct jsonb_build_object(
-               'code', 'external_calendar_conflict',
-               'user_id', b.user_id,
-               'message', 'busy in a connected calendar during the meeting',
-               'start', lower(b.range),
-               'end', upper(b.range)) as warning,
-             lower(b.range) as start_at, b.user_id
-      from public.meetings m
-      join public.attendees a on a.meeting_id = m.id
-      join private.external_busy b
-        on b.user_id = a.user_id and b.range && tstzrange(m.start_at, m.end_at)
-      where m.id = p_meeting_id
-        and m.status = 'confirmed'
-        and a.user_id is not null
-        and a.response_status <> 'declined'
-    ) w
-  ), '[]'::jsonb);
+  return v;
 end
 $$;
 
@@ -3628,20 +3647,78 @@ $$;
 ALTER FUNCTION private.reminders_follow_attendee() OWNER TO postgres;
 
 --
--- Name: reminders_follow_meeting(); Type: FUNCTION; Schema: private; Owner: postgres
+-- Name: reminders_follow_meetings(); Type: FUNCTION; Schema: private; Owner: postgres
 --
 
-CREATE FUNCTION private.reminders_follow_meeting() RETURNS trigger
+CREATE FUNCTION private.reminders_follow_meetings() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
+declare
+  v_id uuid;
 begin
-  perform private.sync_meeting_reminders(new.id);
+  for v_id in
+    select n.id from new_meetings n join old_meetings o on o.id = n.id
+    where o.start_at is distinct from n.start_at or o.status is distinct from n.status
+  loop
+    perform private.sync_meeting_reminders(v_id);
+  end loop;
   return null;
 end
 $$;
 
-ALTER FUNCTION private.reminders_follow_meeting() OWNER TO postgres;
+ALTER FUNCTION private.reminders_follow_meetings() OWNER TO postgres;
+
+--
+-- Name: reminders_for_new_attendees(); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.reminders_for_new_attendees() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  insert into private.email_outbox (meeting_id, recipient_email, recipient_user_id, kind,
+                                    meeting_version, status, due_at, next_attempt_at)
+  select n.meeting_id, n.email, n.user_id, r.kind, m.version, 'scheduled', m.start_at - r.lead,
+         m.start_at - r.lead
+  from new_attendees n
+  join public.meetings m on m.id = n.meeting_id
+  cross join (values ('reminder_24h', interval '24 hours'),
+                     ('reminder_1h', interval '1 hour')) as r(kind, lead)
+  where m.status = 'confirmed'
+    and n.response_status <> 'declined'
+    and m.start_at - r.lead > now()
+  on conflict on constraint email_outbox_once do update
+  set status = 'scheduled', due_at = excluded.due_at, next_attempt_at = excluded.next_attempt_at,
+      recipient_user_id = excluded.recipient_user_id, last_error = null
+  where private.email_outbox.status = 'cancelled';
+  return null;
+end
+$$;
+
+ALTER FUNCTION private.reminders_for_new_attendees() OWNER TO postgres;
+
+--
+-- Name: reminders_for_removed_attendees(); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.reminders_for_removed_attendees() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  update private.email_outbox o
+  set status = 'cancelled', last_error = 'superseded: meeting moved, cancelled or attendee gone'
+  from old_attendees d
+  where o.meeting_id = d.meeting_id and o.recipient_email = d.email
+    and o.kind in ('reminder_24h', 'reminder_1h')
+    and o.status in ('scheduled', 'queued', 'failed');
+  return null;
+end
+$$;
+
+ALTER FUNCTION private.reminders_for_removed_attendees() OWNER TO postgres;
 
 --
 -- Name: request_hash(jsonb); Type: FUNCTION; Schema: private; Owner: postgres
@@ -7300,16 +7377,22 @@ CREATE TRIGGER attendees_calendar_push_insert AFTER INSERT ON public.attendees R
 CREATE TRIGGER attendees_calendar_push_update AFTER UPDATE ON public.attendees REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION private.calendar_push_due_for_attendees();
 
 --
+-- Name: attendees attendees_reminders_on_delete; Type: TRIGGER; Schema: public; Owner: postgres
+--
+
+CREATE TRIGGER attendees_reminders_on_delete AFTER DELETE ON public.attendees REFERENCING OLD TABLE AS old_attendees FOR EACH STATEMENT EXECUTE FUNCTION private.reminders_for_removed_attendees();
+
+--
+-- Name: attendees attendees_reminders_on_insert; Type: TRIGGER; Schema: public; Owner: postgres
+--
+
+CREATE TRIGGER attendees_reminders_on_insert AFTER INSERT ON public.attendees REFERENCING NEW TABLE AS new_attendees FOR EACH STATEMENT EXECUTE FUNCTION private.reminders_for_new_attendees();
+
+--
 -- Name: attendees attendees_sync_busy; Type: TRIGGER; Schema: public; Owner: postgres
 --
 
 CREATE TRIGGER attendees_sync_busy AFTER UPDATE OF user_id, response_status ON public.attendees FOR EACH ROW WHEN (((old.user_id IS DISTINCT FROM new.user_id) OR (old.response_status IS DISTINCT FROM new.response_status))) EXECUTE FUNCTION private.sync_busy_from_attendee();
-
---
--- Name: attendees attendees_sync_reminders; Type: TRIGGER; Schema: public; Owner: postgres
---
-
-CREATE TRIGGER attendees_sync_reminders AFTER INSERT OR DELETE ON public.attendees FOR EACH ROW EXECUTE FUNCTION private.reminders_follow_attendee();
 
 --
 -- Name: attendees attendees_sync_reminders_on_change; Type: TRIGGER; Schema: public; Owner: postgres
@@ -7441,7 +7524,7 @@ CREATE TRIGGER meetings_sync_busy AFTER UPDATE ON public.meetings REFERENCING OL
 -- Name: meetings meetings_sync_reminders; Type: TRIGGER; Schema: public; Owner: postgres
 --
 
-CREATE TRIGGER meetings_sync_reminders AFTER UPDATE OF start_at, status ON public.meetings FOR EACH ROW WHEN (((old.start_at IS DISTINCT FROM new.start_at) OR (old.status IS DISTINCT FROM new.status))) EXECUTE FUNCTION private.reminders_follow_meeting();
+CREATE TRIGGER meetings_sync_reminders AFTER UPDATE ON public.meetings REFERENCING OLD TABLE AS old_meetings NEW TABLE AS new_meetings FOR EACH STATEMENT EXECUTE FUNCTION private.reminders_follow_meetings();
 
 --
 -- Name: meetings meetings_touch; Type: TRIGGER; Schema: public; Owner: postgres
@@ -8552,10 +8635,22 @@ REVOKE ALL ON FUNCTION private.refresh_time_zone_names() FROM PUBLIC;
 REVOKE ALL ON FUNCTION private.reminders_follow_attendee() FROM PUBLIC;
 
 --
--- Name: FUNCTION reminders_follow_meeting(); Type: ACL; Schema: private; Owner: postgres
+-- Name: FUNCTION reminders_follow_meetings(); Type: ACL; Schema: private; Owner: postgres
 --
 
-REVOKE ALL ON FUNCTION private.reminders_follow_meeting() FROM PUBLIC;
+REVOKE ALL ON FUNCTION private.reminders_follow_meetings() FROM PUBLIC;
+
+--
+-- Name: FUNCTION reminders_for_new_attendees(); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.reminders_for_new_attendees() FROM PUBLIC;
+
+--
+-- Name: FUNCTION reminders_for_removed_attendees(); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.reminders_for_removed_attendees() FROM PUBLIC;
 
 --
 -- Name: FUNCTION request_hash(p_request jsonb); Type: ACL; Schema: private; Owner: postgres

@@ -71,17 +71,6 @@ begin
 end
 $$;
 
-create function private.reminders_follow_meeting() returns trigger
-language plpgsql
-security definer
-set search_path = ''
-as $$
-begin
-  perform private.sync_meeting_reminders(new.id);
-  return null;
-end
-$$;
-
 create function private.reminders_follow_attendee() returns trigger
 language plpgsql
 security definer
@@ -99,17 +88,88 @@ begin
 end
 $$;
 
+-- New attendees, all at once: one INSERT for every new attendee row of the
+-- statement (a series writes hundreds), their two reminders each where the
+-- moment is still ahead. A reminder cancelled earlier for the same key (an
+-- attendee removed and invited again) comes back.
+create function private.reminders_for_new_attendees() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  insert into private.email_outbox (meeting_id, recipient_email, recipient_user_id, kind,
+                                    meeting_version, status, due_at, next_attempt_at)
+  select n.meeting_id, n.email, n.user_id, r.kind, m.version, 'scheduled', m.start_at - r.lead,
+         m.start_at - r.lead
+  from new_attendees n
+  join public.meetings m on m.id = n.meeting_id
+  cross join (values ('reminder_24h', interval '24 hours'),
+                     ('reminder_1h', interval '1 hour')) as r(kind, lead)
+  where m.status = 'confirmed'
+    and n.response_status <> 'declined'
+    and m.start_at - r.lead > now()
+  on conflict on constraint email_outbox_once do update
+  set status = 'scheduled', due_at = excluded.due_at, next_attempt_at = excluded.next_attempt_at,
+      recipient_user_id = excluded.recipient_user_id, last_error = null
+  where private.email_outbox.status = 'cancelled';
+  return null;
+end
+$$;
+
+-- Removed attendees: their pending reminders are cancelled, all at once.
+create function private.reminders_for_removed_attendees() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  update private.email_outbox o
+  set status = 'cancelled', last_error = 'superseded: meeting moved, cancelled or attendee gone'
+  from old_attendees d
+  where o.meeting_id = d.meeting_id and o.recipient_email = d.email
+    and o.kind in ('reminder_24h', 'reminder_1h')
+    and o.status in ('scheduled', 'queued', 'failed');
+  return null;
+end
+$$;
+
+-- Moved or cancelled meetings, all at once (a series edit moves hundreds):
+-- reconcile each changed meeting's reminders with the desired set.
+create function private.reminders_follow_meetings() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_id uuid;
+begin
+  for v_id in
+    select n.id from new_meetings n join old_meetings o on o.id = n.id
+    where o.start_at is distinct from n.start_at or o.status is distinct from n.status
+  loop
+    perform private.sync_meeting_reminders(v_id);
+  end loop;
+  return null;
+end
+$$;
+
 -- Triggers ---------------------------------------------------------------------
 
 create trigger meetings_sync_reminders
-  after update of start_at, status on public.meetings
-  for each row
-  when (old.start_at is distinct from new.start_at or old.status is distinct from new.status)
-  execute function private.reminders_follow_meeting();
+  after update on public.meetings
+  referencing old table as old_meetings new table as new_meetings
+  for each statement execute function private.reminders_follow_meetings();
 
-create trigger attendees_sync_reminders
-  after insert or delete on public.attendees
-  for each row execute function private.reminders_follow_attendee();
+create trigger attendees_reminders_on_insert
+  after insert on public.attendees
+  referencing new table as new_attendees
+  for each statement execute function private.reminders_for_new_attendees();
+
+create trigger attendees_reminders_on_delete
+  after delete on public.attendees
+  referencing old table as old_attendees
+  for each statement execute function private.reminders_for_removed_attendees();
 
 create trigger attendees_sync_reminders_on_change
   after update of email, response_status on public.attendees

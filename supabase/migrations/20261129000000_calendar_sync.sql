@@ -753,15 +753,23 @@ language plpgsql
 security definer
 set search_path = ''
 as $$
+declare
+  v_owners uuid[];
 begin
+  -- Most people have no connection: look before touching the table, whose
+  -- own statement triggers would otherwise run for nothing on every booking.
+  v_owners := array(select distinct a.user_id from public.attendees a
+                    where a.meeting_id in (select n.id from new_rows n) and a.user_id is not null);
+  if not exists (select 1 from public.calendar_connections c where c.owner_id = any (v_owners)) then
+    return null;
+  end if;
   update public.calendar_connections c
   set next_attempt_at = now()
   where c.provider <> 'ics'
     and c.status <> 'disabled'
     and c.consecutive_failures = 0
     and c.next_attempt_at > now()
-    and c.owner_id in (select a.user_id from public.attendees a
-                       where a.meeting_id in (select n.id from new_rows n) and a.user_id is not null);
+    and c.owner_id = any (v_owners);
   return null;
 end
 $$;
@@ -772,6 +780,10 @@ security definer
 set search_path = ''
 as $$
 begin
+  if not exists (select 1 from public.calendar_connections c
+                 where c.owner_id in (select n.user_id from changed_rows n where n.user_id is not null)) then
+    return null;
+  end if;
   update public.calendar_connections c
   set next_attempt_at = now()
   where c.provider <> 'ics'

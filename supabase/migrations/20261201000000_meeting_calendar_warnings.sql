@@ -20,31 +20,38 @@ stable
 security definer
 set search_path = ''
 as $$
+declare
+  v jsonb;
 begin
+  select jsonb_agg(w.warning order by w.start_at, w.user_id)
+    into v
+  from (
+    select distinct jsonb_build_object(
+             'code', 'external_calendar_conflict',
+             'user_id', b.user_id,
+             'message', 'busy in a connected calendar during the meeting',
+             'start', lower(b.range),
+             'end', upper(b.range)) as warning,
+           lower(b.range) as start_at, b.user_id
+    from public.meetings m
+    join public.attendees a on a.meeting_id = m.id
+    join private.external_busy b
+      on b.user_id = a.user_id and b.range && tstzrange(m.start_at, m.end_at)
+    where m.id = p_meeting_id
+      and m.status = 'confirmed'
+      and a.user_id is not null
+      and a.response_status <> 'declined'
+  ) w;
+  -- Usually there is nothing to say; only when there is, check that an API
+  -- caller may see the meeting (external busy time is private otherwise).
+  if v is null then
+    return '[]'::jsonb;
+  end if;
   if coalesce((select auth.role()), 'direct') in ('authenticated', 'anon')
      and not private.can_see_meeting(p_meeting_id) then
     return '[]'::jsonb;
   end if;
-  return coalesce((
-    select jsonb_agg(w.warning order by w.start_at, w.user_id)
-    from (
-      select distinct jsonb_build_object(
-               'code', 'external_calendar_conflict',
-               'user_id', b.user_id,
-               'message', 'busy in a connected calendar during the meeting',
-               'start', lower(b.range),
-               'end', upper(b.range)) as warning,
-             lower(b.range) as start_at, b.user_id
-      from public.meetings m
-      join public.attendees a on a.meeting_id = m.id
-      join private.external_busy b
-        on b.user_id = a.user_id and b.range && tstzrange(m.start_at, m.end_at)
-      where m.id = p_meeting_id
-        and m.status = 'confirmed'
-        and a.user_id is not null
-        and a.response_status <> 'declined'
-    ) w
-  ), '[]'::jsonb);
+  return v;
 end
 $$;
 comment on function private.meeting_calendar_warnings is
