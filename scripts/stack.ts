@@ -79,13 +79,21 @@ async function start() {
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
 
-  stack = await bringUp({
-    cluster,
-    functionsPort: DEV_FUNCTIONS_PORT,
-    mailboxPort: DEV_MAILBOX_PORT,
-    seed: true,
-    log: say,
-  });
+  try {
+    stack = await bringUp({
+      cluster,
+      functionsPort: DEV_FUNCTIONS_PORT,
+      mailboxPort: DEV_MAILBOX_PORT,
+      seed: true,
+      log: say,
+    });
+  } catch (err) {
+    console.error(`\nThe local stack did not start: ${err instanceof Error ? err.message : err}`);
+    console.error(
+      `Logs: ${cluster.dir}/*.log. To start afresh with an empty local database: rm -rf ${cluster.dir}`,
+    );
+    Deno.exit(1);
+  }
   await printBanner(stack);
   // Keep running until a signal arrives or a child dies.
   const exited = await Promise.race([

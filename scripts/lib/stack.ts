@@ -48,7 +48,17 @@ export async function loadPlatform(c: Cluster) {
 }
 
 export async function pushMigrations(c: Cluster, opts: { seed: boolean }): Promise<string> {
-  const args = [SUPABASE_BIN, "db", "push", "--db-url", `${dbUrl(c)}?sslmode=disable`, "--yes"];
+  // --include-all: a local database that already has later migrations still
+  // gets one that a pull brought in with an earlier timestamp, in order.
+  const args = [
+    SUPABASE_BIN,
+    "db",
+    "push",
+    "--db-url",
+    `${dbUrl(c)}?sslmode=disable`,
+    "--include-all",
+    "--yes",
+  ];
   if (opts.seed) args.push("--include-seed");
   const r = await mustRun("supabase db push", args, {
     env: { SUPABASE_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1" },
