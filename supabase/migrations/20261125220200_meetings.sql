@@ -124,12 +124,15 @@ create index audit_log_actor_idx on private.audit_log (actor_id) where actor_id 
 -- confirmed meeting is busy for its range padded by their own buffers.
 -- Inlined into the conflict and availability queries (no SET clause, which
 -- would prevent inlining; names schema-qualified instead), so the padded range
--- becomes an index condition rather than a per-row function call.
+-- becomes an index condition rather than a per-row function call. Stable, not
+-- immutable: timestamptz +/- interval is stable, and the planner refuses to
+-- inline a function whose body is more volatile than it is declared; it then
+-- parsed and planned this body again on every call.
 create function private.busy_range(
   p_start timestamptz, p_end timestamptz, p_before integer, p_after integer
 ) returns tstzrange
 language sql
-immutable
+stable
 as $$
   select pg_catalog.tstzrange(p_start - pg_catalog.make_interval(mins => p_before),
                               p_end + pg_catalog.make_interval(mins => p_after), '[)');

@@ -343,6 +343,12 @@ $$;
 -- Active busy rows that a meeting at [p_start, p_end) would overlap, padded by
 -- each user's buffers. A conflicting meeting is named only if the caller may
 -- see it; otherwise only the user and the busy range are given.
+--
+-- One query per person (usually only the organiser). A single query over the
+-- whole array (p.id = any (p_user_ids)) was planned again on every call: its
+-- generic plan has to guess how many people the array holds and always lost
+-- to a custom plan, so every booking paid the planner. With one user id the
+-- plan does not depend on the values and plpgsql keeps its generic plan.
 create function private.find_conflicts(
   p_user_ids uuid[],
   p_start timestamptz,
@@ -354,23 +360,37 @@ language plpgsql
 stable
 set search_path = ''
 as $$
+declare
+  v_user uuid;
+  v_seen uuid[] := '{}'::uuid[];
+  v_conflicts jsonb := '[]'::jsonb;
 begin
-  -- The padded range is computed per user first, so the busy rows are found
-  -- by the gist index (user_id =, range &&), not by scanning the user's history.
-  return (select coalesce(jsonb_agg(jsonb_build_object(
-           'meeting_id', case when private.can_see_meeting(b.meeting_id) then b.meeting_id end,
-           'user_id', b.user_id,
-           'start', lower(b.range),
-           'end', upper(b.range)
-         ) order by lower(b.range), b.user_id), '[]'::jsonb)
-  from public.profiles p
-  cross join lateral private.buffers_for(p, p_all_day) f
-  join private.busy_blocks b
-    on b.user_id = p.id
-   and b.active
-   and b.range && private.busy_range(p_start, p_end, f.before, f.after)
-  where p.id = any (p_user_ids)
-    and b.meeting_id is distinct from p_exclude_meeting_id);
+  foreach v_user in array p_user_ids loop
+    continue when v_user is null or v_user = any (v_seen);
+    v_seen := v_seen || v_user;
+    -- The padded range is computed per user first, so the busy rows are found
+    -- by the gist index (user_id =, range &&), not by scanning the user's history.
+    v_conflicts := v_conflicts || coalesce((
+      select jsonb_agg(jsonb_build_object(
+               'meeting_id', case when private.can_see_meeting(b.meeting_id) then b.meeting_id end,
+               'user_id', b.user_id,
+               'start', lower(b.range),
+               'end', upper(b.range)
+             ) order by lower(b.range))
+      from public.profiles p
+      cross join lateral private.buffers_for(p, p_all_day) f
+      join private.busy_blocks b
+        on b.user_id = p.id
+       and b.active
+       and b.range && private.busy_range(p_start, p_end, f.before, f.after)
+      where p.id = v_user
+        and b.meeting_id is distinct from p_exclude_meeting_id), '[]'::jsonb);
+  end loop;
+  if jsonb_array_length(v_conflicts) < 2 then
+    return v_conflicts;
+  end if;
+  return (select jsonb_agg(c order by (c ->> 'start')::timestamptz, (c ->> 'user_id')::uuid)
+          from jsonb_array_elements(v_conflicts) c);
 end
 $$;
 
