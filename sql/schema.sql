@@ -1813,7 +1813,7 @@ ALTER FUNCTION private.extend_series_horizons(p_now timestamp with time zone) OW
 --
 
 CREATE FUNCTION private.field_error(p_field text, p_message text) RETURNS jsonb
-    LANGUAGE sql IMMUTABLE
+    LANGUAGE sql STABLE
     AS $$
   select pg_catalog.jsonb_build_object('field', p_field, 'message', p_message);
 $$;
@@ -2725,7 +2725,7 @@ CREATE FUNCTION private.normalize_attendees(p_attendees jsonb, p_organizer_id uu
     SET search_path TO ''
     AS $_$
 declare
-  v_max integer := (select max_attendees from private.settings);
+  v_max integer;
   v_errors jsonb := '[]'::jsonb;
   v_out jsonb := '[]'::jsonb;
   v_seen jsonb := '{}'::jsonb;
@@ -2739,13 +2739,15 @@ declare
   v_name text;
   v_profile public.profiles;
 begin
-  if p_attendees is null or p_attendees = 'null'::jsonb then
+  -- Most meetings invite nobody but the organiser: answer that without a query.
+  if p_attendees is null or p_attendees = 'null'::jsonb or p_attendees = '[]'::jsonb then
     return jsonb_build_object('attendees', '[]'::jsonb, 'errors', '[]'::jsonb);
   end if;
   if jsonb_typeof(p_attendees) <> 'array' then
     return jsonb_build_object('attendees', '[]'::jsonb, 'errors',
       jsonb_build_array(private.field_error('attendees', 'must be an array')));
   end if;
+  v_max := (select max_attendees from private.settings);
   if jsonb_array_length(p_attendees) > v_max then
     return jsonb_build_object('attendees', '[]'::jsonb, 'errors',
       jsonb_build_array(private.field_error('attendees', format('at most %s attendees', v_max))));
@@ -4289,24 +4291,20 @@ ALTER FUNCTION private.sync_profile_email() OWNER TO postgres;
 --
 
 CREATE FUNCTION private.text_field_errors(p_title text, p_description text, p_location text) RETURNS jsonb
-    LANGUAGE plpgsql IMMUTABLE
-    SET search_path TO ''
+    LANGUAGE sql STABLE
     AS $$
-begin
-  return (select coalesce(jsonb_agg(e), '[]'::jsonb)
-  from (
-    select private.field_error('title', 'is required') as e
-    where p_title is null or btrim(p_title) = ''
-    union all
-    select private.field_error('title', 'at most 300 characters') where char_length(p_title) > 300
-    union all
-    select private.field_error('description', 'at most 10000 characters')
-    where char_length(p_description) > 10000
-    union all
-    select private.field_error('location', 'at most 1000 characters')
-    where char_length(p_location) > 1000
-  ) errors);
-end
+  select case when p_title is null or pg_catalog.btrim(p_title) = ''
+              then pg_catalog.jsonb_build_array(private.field_error('title', 'is required'))
+              else '[]'::jsonb end
+      || case when pg_catalog.char_length(p_title) > 300
+              then pg_catalog.jsonb_build_array(private.field_error('title', 'at most 300 characters'))
+              else '[]'::jsonb end
+      || case when pg_catalog.char_length(p_description) > 10000
+              then pg_catalog.jsonb_build_array(private.field_error('description', 'at most 10000 characters'))
+              else '[]'::jsonb end
+      || case when pg_catalog.char_length(p_location) > 1000
+              then pg_catalog.jsonb_build_array(private.field_error('location', 'at most 1000 characters'))
+              else '[]'::jsonb end;
 $$;
 
 ALTER FUNCTION private.text_field_errors(p_title text, p_description text, p_location text) OWNER TO postgres;
@@ -4650,9 +4648,13 @@ begin
     perform private.raise_if_invalid(v_errors);
   end if;
 
-  v_users := array(select v_uid union
-                   select (a ->> 'user_id')::uuid from jsonb_array_elements(v_att -> 'attendees') a
-                   where a ->> 'user_id' is not null);
+  if jsonb_array_length(v_att -> 'attendees') = 0 then
+    v_users := array[v_uid];
+  else
+    v_users := array(select v_uid union
+                     select (a ->> 'user_id')::uuid from jsonb_array_elements(v_att -> 'attendees') a
+                     where a ->> 'user_id' is not null);
+  end if;
   perform private.lock_users(v_users);
 
   if p_idempotency_key is not null then
@@ -4678,7 +4680,9 @@ begin
   end if;
 
   v_conflicts := private.find_conflicts(v_users, v_times.start_at, v_times.end_at, null, v_times.all_day);
-  perform private.raise_if_conflicts(v_conflicts);
+  if jsonb_array_length(v_conflicts) > 0 then
+    perform private.raise_if_conflicts(v_conflicts);
+  end if;
 
   begin
     insert into public.meetings (organizer_id, title, description, location, start_at, end_at,

@@ -105,10 +105,12 @@ $$;
 
 -- One field error, in the shape the API returns. Tiny SQL helpers like this
 -- one carry no SET clause so the planner can inline them into the caller;
--- every name in them is schema-qualified instead.
+-- every name in them is schema-qualified instead. Stable like
+-- jsonb_build_object: declared immutable it would not be inlined (a body may
+-- not be more volatile than its function) and would be planned per call.
 create function private.field_error(p_field text, p_message text) returns jsonb
 language sql
-immutable
+stable
 as $$
   select pg_catalog.jsonb_build_object('field', p_field, 'message', p_message);
 $$;
