@@ -1504,11 +1504,32 @@ $$;
 ALTER FUNCTION private.email_message_json(p_outbox_id bigint) OWNER TO postgres;
 
 --
+-- Name: uuid_v7(); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.uuid_v7() RETURNS uuid
+    LANGUAGE sql
+    AS $$
+  select pg_catalog.encode(
+    pg_catalog.set_bit(pg_catalog.set_bit(
+      pg_catalog.overlay(
+        pg_catalog.uuid_send(pg_catalog.gen_random_uuid()),
+        pg_catalog.substr(
+          pg_catalog.int8send((pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()) * 1000)::bigint),
+          3),
+        1, 6),
+      52, 1), 53, 1),  -- version bits 0100 (4) become 0111 (7)
+    'hex')::uuid;
+$$;
+
+ALTER FUNCTION private.uuid_v7() OWNER TO postgres;
+
+--
 -- Name: meetings; Type: TABLE; Schema: public; Owner: postgres
 --
 
 CREATE TABLE public.meetings (
-    id uuid DEFAULT extensions.gen_random_uuid() NOT NULL,
+    id uuid DEFAULT private.uuid_v7() NOT NULL,
     organizer_id uuid NOT NULL,
     title text NOT NULL,
     description text DEFAULT ''::text NOT NULL,
@@ -2241,7 +2262,7 @@ ALTER FUNCTION private.insert_default_working_hours(p_user_id uuid) OWNER TO pos
 --
 
 CREATE TABLE public.meeting_series (
-    id uuid DEFAULT extensions.gen_random_uuid() NOT NULL,
+    id uuid DEFAULT private.uuid_v7() NOT NULL,
     organizer_id uuid NOT NULL,
     rrule text NOT NULL,
     time_zone text NOT NULL,
@@ -6811,7 +6832,7 @@ ALTER TABLE private.time_zone_names OWNER TO postgres;
 --
 
 CREATE TABLE public.attendees (
-    id uuid DEFAULT extensions.gen_random_uuid() NOT NULL,
+    id uuid DEFAULT private.uuid_v7() NOT NULL,
     meeting_id uuid NOT NULL,
     user_id uuid,
     email text NOT NULL,
@@ -7165,12 +7186,6 @@ ALTER TABLE ONLY public.profiles
 
 ALTER TABLE ONLY public.working_hours
     ADD CONSTRAINT working_hours_pkey PRIMARY KEY (id);
-
---
--- Name: audit_log_actor_idx; Type: INDEX; Schema: private; Owner: postgres
---
-
-CREATE INDEX audit_log_actor_idx ON private.audit_log USING btree (actor_id) WHERE (actor_id IS NOT NULL);
 
 --
 -- Name: audit_log_meeting_idx; Type: INDEX; Schema: private; Owner: postgres
@@ -8325,6 +8340,12 @@ REVOKE ALL ON FUNCTION private.effective_now(p_now timestamp with time zone) FRO
 --
 
 REVOKE ALL ON FUNCTION private.email_message_json(p_outbox_id bigint) FROM PUBLIC;
+
+--
+-- Name: FUNCTION uuid_v7(); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.uuid_v7() FROM PUBLIC;
 
 --
 -- Name: TABLE meetings; Type: ACL; Schema: public; Owner: postgres
