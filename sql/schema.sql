@@ -619,7 +619,7 @@ ALTER FUNCTION private.busy_for_removed_attendees() OWNER TO postgres;
 --
 
 CREATE FUNCTION private.busy_range(p_start timestamp with time zone, p_end timestamp with time zone, p_before integer, p_after integer) RETURNS tstzrange
-    LANGUAGE sql IMMUTABLE
+    LANGUAGE sql STABLE
     AS $$
   select pg_catalog.tstzrange(p_start - pg_catalog.make_interval(mins => p_before),
                               p_end + pg_catalog.make_interval(mins => p_after), '[)');
@@ -1504,11 +1504,32 @@ $$;
 ALTER FUNCTION private.email_message_json(p_outbox_id bigint) OWNER TO postgres;
 
 --
+-- Name: uuid_v7(); Type: FUNCTION; Schema: private; Owner: postgres
+--
+
+CREATE FUNCTION private.uuid_v7() RETURNS uuid
+    LANGUAGE sql
+    AS $$
+  select pg_catalog.encode(
+    pg_catalog.set_bit(pg_catalog.set_bit(
+      pg_catalog.overlay(
+        pg_catalog.uuid_send(pg_catalog.gen_random_uuid()),
+        pg_catalog.substr(
+          pg_catalog.int8send((pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()) * 1000)::bigint),
+          3),
+        1, 6),
+      52, 1), 53, 1),  -- version bits 0100 (4) become 0111 (7)
+    'hex')::uuid;
+$$;
+
+ALTER FUNCTION private.uuid_v7() OWNER TO postgres;
+
+--
 -- Name: meetings; Type: TABLE; Schema: public; Owner: postgres
 --
 
 CREATE TABLE public.meetings (
-    id uuid DEFAULT extensions.gen_random_uuid() NOT NULL,
+    id uuid DEFAULT private.uuid_v7() NOT NULL,
     organizer_id uuid NOT NULL,
     title text NOT NULL,
     description text DEFAULT ''::text NOT NULL,
@@ -1813,7 +1834,7 @@ ALTER FUNCTION private.extend_series_horizons(p_now timestamp with time zone) OW
 --
 
 CREATE FUNCTION private.field_error(p_field text, p_message text) RETURNS jsonb
-    LANGUAGE sql IMMUTABLE
+    LANGUAGE sql STABLE
     AS $$
   select pg_catalog.jsonb_build_object('field', p_field, 'message', p_message);
 $$;
@@ -1828,23 +1849,37 @@ CREATE FUNCTION private.find_conflicts(p_user_ids uuid[], p_start timestamp with
     LANGUAGE plpgsql STABLE
     SET search_path TO ''
     AS $$
+declare
+  v_user uuid;
+  v_seen uuid[] := '{}'::uuid[];
+  v_conflicts jsonb := '[]'::jsonb;
 begin
-  -- The padded range is computed per user first, so the busy rows are found
-  -- by the gist index (user_id =, range &&), not by scanning the user's history.
-  return (select coalesce(jsonb_agg(jsonb_build_object(
-           'meeting_id', case when private.can_see_meeting(b.meeting_id) then b.meeting_id end,
-           'user_id', b.user_id,
-           'start', lower(b.range),
-           'end', upper(b.range)
-         ) order by lower(b.range), b.user_id), '[]'::jsonb)
-  from public.profiles p
-  cross join lateral private.buffers_for(p, p_all_day) f
-  join private.busy_blocks b
-    on b.user_id = p.id
-   and b.active
-   and b.range && private.busy_range(p_start, p_end, f.before, f.after)
-  where p.id = any (p_user_ids)
-    and b.meeting_id is distinct from p_exclude_meeting_id);
+  foreach v_user in array p_user_ids loop
+    continue when v_user is null or v_user = any (v_seen);
+    v_seen := v_seen || v_user;
+    -- The padded range is computed per user first, so the busy rows are found
+    -- by the gist index (user_id =, range &&), not by scanning the user's history.
+    v_conflicts := v_conflicts || coalesce((
+      select jsonb_agg(jsonb_build_object(
+               'meeting_id', case when private.can_see_meeting(b.meeting_id) then b.meeting_id end,
+               'user_id', b.user_id,
+               'start', lower(b.range),
+               'end', upper(b.range)
+             ) order by lower(b.range))
+      from public.profiles p
+      cross join lateral private.buffers_for(p, p_all_day) f
+      join private.busy_blocks b
+        on b.user_id = p.id
+       and b.active
+       and b.range && private.busy_range(p_start, p_end, f.before, f.after)
+      where p.id = v_user
+        and b.meeting_id is distinct from p_exclude_meeting_id), '[]'::jsonb);
+  end loop;
+  if jsonb_array_length(v_conflicts) < 2 then
+    return v_conflicts;
+  end if;
+  return (select jsonb_agg(c order by (c ->> 'start')::timestamptz, (c ->> 'user_id')::uuid)
+          from jsonb_array_elements(v_conflicts) c);
 end
 $$;
 
@@ -2227,7 +2262,7 @@ ALTER FUNCTION private.insert_default_working_hours(p_user_id uuid) OWNER TO pos
 --
 
 CREATE TABLE public.meeting_series (
-    id uuid DEFAULT extensions.gen_random_uuid() NOT NULL,
+    id uuid DEFAULT private.uuid_v7() NOT NULL,
     organizer_id uuid NOT NULL,
     rrule text NOT NULL,
     time_zone text NOT NULL,
@@ -2711,7 +2746,7 @@ CREATE FUNCTION private.normalize_attendees(p_attendees jsonb, p_organizer_id uu
     SET search_path TO ''
     AS $_$
 declare
-  v_max integer := (select max_attendees from private.settings);
+  v_max integer;
   v_errors jsonb := '[]'::jsonb;
   v_out jsonb := '[]'::jsonb;
   v_seen jsonb := '{}'::jsonb;
@@ -2725,13 +2760,15 @@ declare
   v_name text;
   v_profile public.profiles;
 begin
-  if p_attendees is null or p_attendees = 'null'::jsonb then
+  -- Most meetings invite nobody but the organiser: answer that without a query.
+  if p_attendees is null or p_attendees = 'null'::jsonb or p_attendees = '[]'::jsonb then
     return jsonb_build_object('attendees', '[]'::jsonb, 'errors', '[]'::jsonb);
   end if;
   if jsonb_typeof(p_attendees) <> 'array' then
     return jsonb_build_object('attendees', '[]'::jsonb, 'errors',
       jsonb_build_array(private.field_error('attendees', 'must be an array')));
   end if;
+  v_max := (select max_attendees from private.settings);
   if jsonb_array_length(p_attendees) > v_max then
     return jsonb_build_object('attendees', '[]'::jsonb, 'errors',
       jsonb_build_array(private.field_error('attendees', format('at most %s attendees', v_max))));
@@ -4275,24 +4312,20 @@ ALTER FUNCTION private.sync_profile_email() OWNER TO postgres;
 --
 
 CREATE FUNCTION private.text_field_errors(p_title text, p_description text, p_location text) RETURNS jsonb
-    LANGUAGE plpgsql IMMUTABLE
-    SET search_path TO ''
+    LANGUAGE sql STABLE
     AS $$
-begin
-  return (select coalesce(jsonb_agg(e), '[]'::jsonb)
-  from (
-    select private.field_error('title', 'is required') as e
-    where p_title is null or btrim(p_title) = ''
-    union all
-    select private.field_error('title', 'at most 300 characters') where char_length(p_title) > 300
-    union all
-    select private.field_error('description', 'at most 10000 characters')
-    where char_length(p_description) > 10000
-    union all
-    select private.field_error('location', 'at most 1000 characters')
-    where char_length(p_location) > 1000
-  ) errors);
-end
+  select case when p_title is null or pg_catalog.btrim(p_title) = ''
+              then pg_catalog.jsonb_build_array(private.field_error('title', 'is required'))
+              else '[]'::jsonb end
+      || case when pg_catalog.char_length(p_title) > 300
+              then pg_catalog.jsonb_build_array(private.field_error('title', 'at most 300 characters'))
+              else '[]'::jsonb end
+      || case when pg_catalog.char_length(p_description) > 10000
+              then pg_catalog.jsonb_build_array(private.field_error('description', 'at most 10000 characters'))
+              else '[]'::jsonb end
+      || case when pg_catalog.char_length(p_location) > 1000
+              then pg_catalog.jsonb_build_array(private.field_error('location', 'at most 1000 characters'))
+              else '[]'::jsonb end;
 $$;
 
 ALTER FUNCTION private.text_field_errors(p_title text, p_description text, p_location text) OWNER TO postgres;
@@ -4636,9 +4669,13 @@ begin
     perform private.raise_if_invalid(v_errors);
   end if;
 
-  v_users := array(select v_uid union
-                   select (a ->> 'user_id')::uuid from jsonb_array_elements(v_att -> 'attendees') a
-                   where a ->> 'user_id' is not null);
+  if jsonb_array_length(v_att -> 'attendees') = 0 then
+    v_users := array[v_uid];
+  else
+    v_users := array(select v_uid union
+                     select (a ->> 'user_id')::uuid from jsonb_array_elements(v_att -> 'attendees') a
+                     where a ->> 'user_id' is not null);
+  end if;
   perform private.lock_users(v_users);
 
   if p_idempotency_key is not null then
@@ -4664,7 +4701,9 @@ begin
   end if;
 
   v_conflicts := private.find_conflicts(v_users, v_times.start_at, v_times.end_at, null, v_times.all_day);
-  perform private.raise_if_conflicts(v_conflicts);
+  if jsonb_array_length(v_conflicts) > 0 then
+    perform private.raise_if_conflicts(v_conflicts);
+  end if;
 
   begin
     insert into public.meetings (organizer_id, title, description, location, start_at, end_at,
@@ -6793,7 +6832,7 @@ ALTER TABLE private.time_zone_names OWNER TO postgres;
 --
 
 CREATE TABLE public.attendees (
-    id uuid DEFAULT extensions.gen_random_uuid() NOT NULL,
+    id uuid DEFAULT private.uuid_v7() NOT NULL,
     meeting_id uuid NOT NULL,
     user_id uuid,
     email text NOT NULL,
@@ -7147,12 +7186,6 @@ ALTER TABLE ONLY public.profiles
 
 ALTER TABLE ONLY public.working_hours
     ADD CONSTRAINT working_hours_pkey PRIMARY KEY (id);
-
---
--- Name: audit_log_actor_idx; Type: INDEX; Schema: private; Owner: postgres
---
-
-CREATE INDEX audit_log_actor_idx ON private.audit_log USING btree (actor_id) WHERE (actor_id IS NOT NULL);
 
 --
 -- Name: audit_log_meeting_idx; Type: INDEX; Schema: private; Owner: postgres
@@ -8307,6 +8340,12 @@ REVOKE ALL ON FUNCTION private.effective_now(p_now timestamp with time zone) FRO
 --
 
 REVOKE ALL ON FUNCTION private.email_message_json(p_outbox_id bigint) FROM PUBLIC;
+
+--
+-- Name: FUNCTION uuid_v7(); Type: ACL; Schema: private; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION private.uuid_v7() FROM PUBLIC;
 
 --
 -- Name: TABLE meetings; Type: ACL; Schema: public; Owner: postgres

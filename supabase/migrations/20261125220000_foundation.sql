@@ -85,6 +85,30 @@ begin
 end
 $$;
 
+-- Time-ordered UUIDs for the rows every booking writes (meetings, attendees,
+-- series): RFC 9562's version 7 layout, 48 bits of Unix milliseconds and then
+-- random bits. A random (v4) key lands on a random leaf page of every index
+-- that starts with it (the primary key, and every index keyed by meeting_id:
+-- attendees, busy rows, notices, audit rows), so each insert touches another
+-- page and, the first time after a checkpoint, writes a full page image to
+-- the WAL; time-ordered keys go to the rightmost leaf. No SET clause, so the
+-- planner inlines it into the column defaults; names schema-qualified instead.
+create function private.uuid_v7() returns uuid
+language sql
+volatile
+as $$
+  select pg_catalog.encode(
+    pg_catalog.set_bit(pg_catalog.set_bit(
+      pg_catalog.overlay(
+        pg_catalog.uuid_send(pg_catalog.gen_random_uuid()),
+        pg_catalog.substr(
+          pg_catalog.int8send((pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()) * 1000)::bigint),
+          3),
+        1, 6),
+      52, 1), 53, 1),  -- version bits 0100 (4) become 0111 (7)
+    'hex')::uuid;
+$$;
+
 -- Raise a PostgREST-mapped error. p_status is the HTTP status (PT<status>).
 create function private.raise_error(
   p_status integer,
@@ -105,10 +129,12 @@ $$;
 
 -- One field error, in the shape the API returns. Tiny SQL helpers like this
 -- one carry no SET clause so the planner can inline them into the caller;
--- every name in them is schema-qualified instead.
+-- every name in them is schema-qualified instead. Stable like
+-- jsonb_build_object: declared immutable it would not be inlined (a body may
+-- not be more volatile than its function) and would be planned per call.
 create function private.field_error(p_field text, p_message text) returns jsonb
 language sql
-immutable
+stable
 as $$
   select pg_catalog.jsonb_build_object('field', p_field, 'message', p_message);
 $$;

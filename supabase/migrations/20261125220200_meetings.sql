@@ -14,7 +14,7 @@
 -- Types ----------------------------------------------------------------------
 
 create table public.meetings (
-  id uuid primary key default extensions.gen_random_uuid(),
+  id uuid primary key default private.uuid_v7(),
   organizer_id uuid not null references public.profiles (id),
   title text not null check (char_length(title) between 1 and 300),
   description text not null default '' check (char_length(description) <= 10000),
@@ -52,7 +52,7 @@ comment on table public.meetings is
   'A meeting. Written only through book_meeting / update_meeting / cancel_meeting.';
 
 create table public.attendees (
-  id uuid primary key default extensions.gen_random_uuid(),
+  id uuid primary key default private.uuid_v7(),
   meeting_id uuid not null references public.meetings (id),
   -- Internal users have a profile; external guests only an e-mail.
   user_id uuid references public.profiles (id),
@@ -116,7 +116,8 @@ create index attendees_user_meeting_idx on public.attendees (user_id, meeting_id
 create index busy_blocks_user_idx on private.busy_blocks (user_id);
 create index audit_log_meeting_idx on private.audit_log (meeting_id, id);
 create index audit_log_record_idx on private.audit_log (record_id, id);
-create index audit_log_actor_idx on private.audit_log (actor_id) where actor_id is not null;
+-- No index on actor_id: no query looks the trail up by actor (deleting a user
+-- anonymises by record_id), and every booking would pay for it twice.
 
 -- Triggers -------------------------------------------------------------------
 
@@ -124,12 +125,15 @@ create index audit_log_actor_idx on private.audit_log (actor_id) where actor_id 
 -- confirmed meeting is busy for its range padded by their own buffers.
 -- Inlined into the conflict and availability queries (no SET clause, which
 -- would prevent inlining; names schema-qualified instead), so the padded range
--- becomes an index condition rather than a per-row function call.
+-- becomes an index condition rather than a per-row function call. Stable, not
+-- immutable: timestamptz +/- interval is stable, and the planner refuses to
+-- inline a function whose body is more volatile than it is declared; it then
+-- parsed and planned this body again on every call.
 create function private.busy_range(
   p_start timestamptz, p_end timestamptz, p_before integer, p_after integer
 ) returns tstzrange
 language sql
-immutable
+stable
 as $$
   select pg_catalog.tstzrange(p_start - pg_catalog.make_interval(mins => p_before),
                               p_end + pg_catalog.make_interval(mins => p_after), '[)');

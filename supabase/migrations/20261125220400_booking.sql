@@ -189,7 +189,7 @@ stable
 set search_path = ''
 as $$
 declare
-  v_max integer := (select max_attendees from private.settings);
+  v_max integer;
   v_errors jsonb := '[]'::jsonb;
   v_out jsonb := '[]'::jsonb;
   v_seen jsonb := '{}'::jsonb;
@@ -203,13 +203,15 @@ declare
   v_name text;
   v_profile public.profiles;
 begin
-  if p_attendees is null or p_attendees = 'null'::jsonb then
+  -- Most meetings invite nobody but the organiser: answer that without a query.
+  if p_attendees is null or p_attendees = 'null'::jsonb or p_attendees = '[]'::jsonb then
     return jsonb_build_object('attendees', '[]'::jsonb, 'errors', '[]'::jsonb);
   end if;
   if jsonb_typeof(p_attendees) <> 'array' then
     return jsonb_build_object('attendees', '[]'::jsonb, 'errors',
       jsonb_build_array(private.field_error('attendees', 'must be an array')));
   end if;
+  v_max := (select max_attendees from private.settings);
   if jsonb_array_length(p_attendees) > v_max then
     return jsonb_build_object('attendees', '[]'::jsonb, 'errors',
       jsonb_build_array(private.field_error('attendees', format('at most %s attendees', v_max))));
@@ -299,28 +301,27 @@ begin
 end
 $$;
 
+-- One expression, not a query, and no SET clause, like field_error: inlined
+-- into the caller's assignment it is evaluated without starting an executor,
+-- which a query here did on every booking.
 create function private.text_field_errors(
   p_title text, p_description text, p_location text
 ) returns jsonb
-language plpgsql
-immutable
-set search_path = ''
+language sql
+stable
 as $$
-begin
-  return (select coalesce(jsonb_agg(e), '[]'::jsonb)
-  from (
-    select private.field_error('title', 'is required') as e
-    where p_title is null or btrim(p_title) = ''
-    union all
-    select private.field_error('title', 'at most 300 characters') where char_length(p_title) > 300
-    union all
-    select private.field_error('description', 'at most 10000 characters')
-    where char_length(p_description) > 10000
-    union all
-    select private.field_error('location', 'at most 1000 characters')
-    where char_length(p_location) > 1000
-  ) errors);
-end
+  select case when p_title is null or pg_catalog.btrim(p_title) = ''
+              then pg_catalog.jsonb_build_array(private.field_error('title', 'is required'))
+              else '[]'::jsonb end
+      || case when pg_catalog.char_length(p_title) > 300
+              then pg_catalog.jsonb_build_array(private.field_error('title', 'at most 300 characters'))
+              else '[]'::jsonb end
+      || case when pg_catalog.char_length(p_description) > 10000
+              then pg_catalog.jsonb_build_array(private.field_error('description', 'at most 10000 characters'))
+              else '[]'::jsonb end
+      || case when pg_catalog.char_length(p_location) > 1000
+              then pg_catalog.jsonb_build_array(private.field_error('location', 'at most 1000 characters'))
+              else '[]'::jsonb end;
 $$;
 
 -- Serialise bookings per person: one advisory lock per user, always taken in
@@ -343,6 +344,12 @@ $$;
 -- Active busy rows that a meeting at [p_start, p_end) would overlap, padded by
 -- each user's buffers. A conflicting meeting is named only if the caller may
 -- see it; otherwise only the user and the busy range are given.
+--
+-- One query per person (usually only the organiser). A single query over the
+-- whole array (p.id = any (p_user_ids)) was planned again on every call: its
+-- generic plan has to guess how many people the array holds and always lost
+-- to a custom plan, so every booking paid the planner. With one user id the
+-- plan does not depend on the values and plpgsql keeps its generic plan.
 create function private.find_conflicts(
   p_user_ids uuid[],
   p_start timestamptz,
@@ -354,23 +361,37 @@ language plpgsql
 stable
 set search_path = ''
 as $$
+declare
+  v_user uuid;
+  v_seen uuid[] := '{}'::uuid[];
+  v_conflicts jsonb := '[]'::jsonb;
 begin
-  -- The padded range is computed per user first, so the busy rows are found
-  -- by the gist index (user_id =, range &&), not by scanning the user's history.
-  return (select coalesce(jsonb_agg(jsonb_build_object(
-           'meeting_id', case when private.can_see_meeting(b.meeting_id) then b.meeting_id end,
-           'user_id', b.user_id,
-           'start', lower(b.range),
-           'end', upper(b.range)
-         ) order by lower(b.range), b.user_id), '[]'::jsonb)
-  from public.profiles p
-  cross join lateral private.buffers_for(p, p_all_day) f
-  join private.busy_blocks b
-    on b.user_id = p.id
-   and b.active
-   and b.range && private.busy_range(p_start, p_end, f.before, f.after)
-  where p.id = any (p_user_ids)
-    and b.meeting_id is distinct from p_exclude_meeting_id);
+  foreach v_user in array p_user_ids loop
+    continue when v_user is null or v_user = any (v_seen);
+    v_seen := v_seen || v_user;
+    -- The padded range is computed per user first, so the busy rows are found
+    -- by the gist index (user_id =, range &&), not by scanning the user's history.
+    v_conflicts := v_conflicts || coalesce((
+      select jsonb_agg(jsonb_build_object(
+               'meeting_id', case when private.can_see_meeting(b.meeting_id) then b.meeting_id end,
+               'user_id', b.user_id,
+               'start', lower(b.range),
+               'end', upper(b.range)
+             ) order by lower(b.range))
+      from public.profiles p
+      cross join lateral private.buffers_for(p, p_all_day) f
+      join private.busy_blocks b
+        on b.user_id = p.id
+       and b.active
+       and b.range && private.busy_range(p_start, p_end, f.before, f.after)
+      where p.id = v_user
+        and b.meeting_id is distinct from p_exclude_meeting_id), '[]'::jsonb);
+  end loop;
+  if jsonb_array_length(v_conflicts) < 2 then
+    return v_conflicts;
+  end if;
+  return (select jsonb_agg(c order by (c ->> 'start')::timestamptz, (c ->> 'user_id')::uuid)
+          from jsonb_array_elements(v_conflicts) c);
 end
 $$;
 
@@ -521,9 +542,13 @@ begin
     perform private.raise_if_invalid(v_errors);
   end if;
 
-  v_users := array(select v_uid union
-                   select (a ->> 'user_id')::uuid from jsonb_array_elements(v_att -> 'attendees') a
-                   where a ->> 'user_id' is not null);
+  if jsonb_array_length(v_att -> 'attendees') = 0 then
+    v_users := array[v_uid];
+  else
+    v_users := array(select v_uid union
+                     select (a ->> 'user_id')::uuid from jsonb_array_elements(v_att -> 'attendees') a
+                     where a ->> 'user_id' is not null);
+  end if;
   perform private.lock_users(v_users);
 
   if p_idempotency_key is not null then
@@ -549,7 +574,9 @@ begin
   end if;
 
   v_conflicts := private.find_conflicts(v_users, v_times.start_at, v_times.end_at, null, v_times.all_day);
-  perform private.raise_if_conflicts(v_conflicts);
+  if jsonb_array_length(v_conflicts) > 0 then
+    perform private.raise_if_conflicts(v_conflicts);
+  end if;
 
   begin
     insert into public.meetings (organizer_id, title, description, location, start_at, end_at,

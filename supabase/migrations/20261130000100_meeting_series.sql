@@ -21,7 +21,7 @@ alter table private.settings
     check (max_series_occurrences between 1 and 5000);
 
 create table public.meeting_series (
-  id uuid primary key default extensions.gen_random_uuid(),
+  id uuid primary key default private.uuid_v7(),
   organizer_id uuid not null references public.profiles (id),
   rrule text not null check (char_length(rrule) between 1 and 1000),
   time_zone text not null,
