@@ -7,12 +7,12 @@
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
-  decodeProtectedHeader,
   errors as joseErrors,
   type JWTPayload,
   jwtVerify,
 } from "jose";
 import type { ApiConfig } from "./config.ts";
+import { createHs256Verifier, type DecodedJwt, decodeJwt } from "./hs256.ts";
 import { fail } from "./problem.ts";
 
 export type ApiRole = "anon" | "authenticated" | "service_role";
@@ -34,16 +34,7 @@ function unauthorized(code: string, detail: string): never {
 }
 
 export function createVerifier(config: ApiConfig): Verify {
-  // Imported once: jose would otherwise import the raw secret on every call.
-  const secret = config.jwtSecret
-    ? crypto.subtle.importKey(
-      "raw",
-      new TextEncoder().encode(config.jwtSecret),
-      { name: "HMAC", hash: "SHA-256" },
-      false,
-      ["verify"],
-    )
-    : null;
+  const hs256 = config.jwtSecret ? createHs256Verifier(config.jwtSecret) : null;
   const jwks = config.jwks
     ? createLocalJWKSet(config.jwks as Parameters<typeof createLocalJWKSet>[0])
     : config.jwksUrl
@@ -51,16 +42,17 @@ export function createVerifier(config: ApiConfig): Verify {
     : null;
 
   return async (token: string) => {
-    let alg: string | undefined;
+    let jwt: DecodedJwt;
     try {
-      alg = decodeProtectedHeader(token).alg;
+      jwt = decodeJwt(token);
     } catch {
       unauthorized("invalid_token", "the bearer token is not a JWT");
     }
+    const alg = jwt.header.alg;
     try {
       if (alg === "HS256") {
-        if (!secret) unauthorized("invalid_token", "HS256 tokens are not accepted here");
-        return (await jwtVerify(token, await secret, { algorithms: ["HS256"] })).payload;
+        if (!hs256) unauthorized("invalid_token", "HS256 tokens are not accepted here");
+        return hs256(jwt);
       }
       if (alg && ASYMMETRIC.has(alg)) {
         if (!jwks) unauthorized("invalid_token", `${alg} tokens need a JWKS, none is configured`);
